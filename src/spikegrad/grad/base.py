@@ -1,0 +1,57 @@
+"""The interface every spike-derivative estimator implements.
+
+A spike is ``s = H(x)`` with ``x = v - theta`` (membrane potential minus threshold) and ``H`` the
+Heaviside step (``H(0) = 1``). Its true derivative is zero almost everywhere, so learning rules replace
+``dH/dx`` by an *estimator*. Each estimator is a frozen dataclass giving:
+
+- ``derivative(x)``: the value used for ``ds/dx`` in the backward pass (units: 1/[v]);
+- ``primitive(x)``: an antiderivative of ``derivative`` that tends to 0 as ``x -> -inf``. It is the smooth
+  function whose derivative the surrogate is, and it is what :class:`Smooth` uses as a forward pass;
+- ``forward(x)``: the forward value of the spike, the Heaviside step for every real estimator.
+
+Kernels receive an estimator's class and fields as compile-time constants, so estimators stay plain data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+
+import torch
+
+
+class SpikeEstimator(ABC):
+    """Base class of spike-derivative estimators (see the module docstring)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Heaviside step ``H(x)`` with ``H(0) = 1``, in ``x``'s dtype."""
+        return (x >= 0).to(x.dtype)
+
+    @abstractmethod
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        """The surrogate ``ds/dx`` evaluated at ``x = v - theta``."""
+
+    @abstractmethod
+    def primitive(self, x: torch.Tensor) -> torch.Tensor:
+        """An antiderivative of :meth:`derivative`, 0 at ``x = -inf``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Smooth(SpikeEstimator):
+    """Replace the spike's forward step by the estimator's smooth primitive.
+
+    ``s = inner.primitive(x)`` in the forward pass and ``ds/dx = inner.derivative(x)`` in the backward
+    pass, so the whole network is differentiable and its gradients can be checked against finite
+    differences (``torch.autograd.gradcheck``). Also useful as an annealing start ("spiking=False").
+    """
+
+    inner: SpikeEstimator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner.primitive(x)
+
+    def derivative(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner.derivative(x)
+
+    def primitive(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner.primitive(x)

@@ -1,0 +1,7 @@
+"""Losses on spike trains and membrane traces (time-first ``[T, B, ...]``)."""
+
+from spikegrad.losses.count import spike_count_loss, spike_count_targets
+from spikegrad.losses.membrane import membrane_mse
+from spikegrad.losses.rate import rate_cross_entropy
+
+__all__ = ["membrane_mse", "rate_cross_entropy", "spike_count_loss", "spike_count_targets"]

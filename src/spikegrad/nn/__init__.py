@@ -1,0 +1,28 @@
+"""Modules for time-first spiking networks: neurons, synapses, pooling, dropout, containers."""
+
+from spikegrad.nn.base import StatefulModule
+from spikegrad.nn.dropout import TimeFixedDropout
+from spikegrad.nn.layout import Layout, LayoutAdapter, from_time_first, to_time_first
+from spikegrad.nn.neurons import CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron
+from spikegrad.nn.sequential import SNNSequential
+from spikegrad.nn.synapses import AvgPool2d, Conv2d, Dense, Flatten, SumPool2d
+
+__all__ = [
+    "CUBA",
+    "IF",
+    "LIF",
+    "AvgPool2d",
+    "Conv2d",
+    "Dense",
+    "Flatten",
+    "Layout",
+    "LayoutAdapter",
+    "LeakyIntegrator",
+    "SNNSequential",
+    "SpikingNeuron",
+    "StatefulModule",
+    "SumPool2d",
+    "TimeFixedDropout",
+    "from_time_first",
+    "to_time_first",
+]

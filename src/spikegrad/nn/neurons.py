@@ -1,0 +1,114 @@
+"""Neuron modules: thin shells over :func:`spikegrad.functional.neuron_scan`.
+
+Each module stores its parameters and estimator, and returns ``(spikes, state)`` for input currents
+``x[T, B, ...]``. The neuron type is decided by the parameter object alone; the maths lives in
+:mod:`spikegrad.functional.neuron`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from spikegrad.functional.leaky import leaky_integrate
+from spikegrad.functional.neuron import (
+    CUBAParameters,
+    IFParameters,
+    LIFParameters,
+    NeuronParameters,
+    NeuronState,
+    Reset,
+)
+from spikegrad.functional.scan import neuron_scan
+from spikegrad.grad.base import SpikeEstimator
+from spikegrad.grad.surrogates import FastSigmoid
+from spikegrad.nn.base import StatefulModule
+from spikegrad.types import check_time_first
+
+
+class SpikingNeuron(StatefulModule):
+    """A population of spiking neurons of any type, multi-step.
+
+    Args:
+        params: the neuron type and its constants (e.g. :class:`LIFParameters`).
+        estimator: the spike-derivative estimator (default :class:`FastSigmoid`, slope 25).
+
+    Shape:
+        input ``[T, B, *features]`` currents; output spikes of the same shape; state tensors ``[B, *features]``.
+    """
+
+    def __init__(self, params: NeuronParameters, estimator: SpikeEstimator | None = None):
+        super().__init__()
+        self.params = params
+        self.estimator = estimator if estimator is not None else FastSigmoid()
+
+    def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
+        check_time_first(x, type(self).__name__ + " input", min_dims=2)
+        out = neuron_scan(x, self.params, self.estimator, state)
+        return out.spikes, out.state
+
+    def extra_repr(self) -> str:
+        return f"{self.params}, estimator={self.estimator}"
+
+
+class LIF(SpikingNeuron):
+    """Leaky integrate-and-fire neurons (see :class:`~spikegrad.functional.LIFParameters`)."""
+
+    def __init__(
+        self,
+        tau_mem: float = 20.0,
+        threshold: float = 1.0,
+        reset: Reset = Reset.SUBTRACT,
+        detach_reset: bool = False,
+        dt: float = 1.0,
+        estimator: SpikeEstimator | None = None,
+    ):
+        super().__init__(LIFParameters(threshold, reset, detach_reset, tau_mem, dt), estimator)
+
+
+class IF(SpikingNeuron):
+    """Integrate-and-fire neurons without leak (see :class:`~spikegrad.functional.IFParameters`)."""
+
+    def __init__(
+        self,
+        threshold: float = 1.0,
+        reset: Reset = Reset.SUBTRACT,
+        detach_reset: bool = False,
+        estimator: SpikeEstimator | None = None,
+    ):
+        super().__init__(IFParameters(threshold, reset, detach_reset), estimator)
+
+
+class CUBA(SpikingNeuron):
+    """Current-based LIF neurons (see :class:`~spikegrad.functional.CUBAParameters`)."""
+
+    def __init__(
+        self,
+        tau_mem: float = 20.0,
+        tau_syn: float = 5.0,
+        threshold: float = 1.0,
+        reset: Reset = Reset.SUBTRACT,
+        detach_reset: bool = False,
+        dt: float = 1.0,
+        estimator: SpikeEstimator | None = None,
+    ):
+        super().__init__(CUBAParameters(threshold, reset, detach_reset, tau_mem, dt, tau_syn), estimator)
+
+
+class LeakyIntegrator(StatefulModule):
+    """Non-spiking readout ``v_t = beta v_{t-1} + x_t`` with ``beta = exp(-dt/tau_mem)``; returns the trace.
+
+    ``tau_mem=inf`` gives a plain integrator (``beta = 1``). Output ``[T, B, ...]``; state ``[B, ...]``.
+    """
+
+    def __init__(self, tau_mem: float = 20.0, dt: float = 1.0):
+        super().__init__()
+        self.tau_mem, self.dt = tau_mem, dt
+        self.beta = float(torch.exp(torch.tensor(-dt / tau_mem)))
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        check_time_first(x, "LeakyIntegrator input", min_dims=2)
+        trace = leaky_integrate(x, self.beta, state)
+        return trace, trace[-1]
+
+    def extra_repr(self) -> str:
+        return f"tau_mem={self.tau_mem}, dt={self.dt}"
