@@ -1,0 +1,1 @@
+"""Metrics, activity statistics and plots of trained spiking networks."""

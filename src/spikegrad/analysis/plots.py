@@ -1,0 +1,49 @@
+"""PNG plots of training runs: loss/accuracy curves and spike rasters (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+
+def plot_curves(history: Sequence[dict[str, float]], path: Path) -> None:
+    """Loss (left) and accuracy (right) per epoch from the rows of ``metrics.csv``."""
+    epochs = [row["epoch"] for row in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for split in ("train", "test"):
+        if f"{split}_loss" in history[0]:
+            ax_loss.plot(epochs, [row[f"{split}_loss"] for row in history], marker="o", label=split)
+        if f"{split}_accuracy" in history[0]:
+            ax_acc.plot(epochs, [row[f"{split}_accuracy"] for row in history], marker="o", label=split)
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_raster(layers: Sequence[tuple[str, torch.Tensor]], path: Path, title: str = "") -> None:
+    """One raster per layer for one sample; each tensor is ``[T, 1, ...]`` (batch of one)."""
+    fig, axes = plt.subplots(len(layers), 1, figsize=(8, 1.6 * len(layers) + 0.8), sharex=True, squeeze=False)
+    for ax, (name, spikes) in zip(axes[:, 0], layers):
+        flat = spikes[:, 0].reshape(spikes.shape[0], -1).cpu()
+        steps, neurons = torch.nonzero(flat != 0, as_tuple=True)
+        ax.scatter(steps.numpy(), neurons.numpy(), s=2, c="black", marker="|")
+        ax.set_ylabel(f"{name}\n({flat.shape[1]})")
+        ax.set_ylim(-0.5, flat.shape[1] - 0.5)
+    axes[-1, 0].set_xlabel("time step")
+    axes[-1, 0].set_xlim(-0.5, layers[0][1].shape[0] - 0.5)
+    if title:
+        axes[0, 0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

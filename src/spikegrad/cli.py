@@ -1,0 +1,107 @@
+"""The ``spikegrad`` command: train, eval, recipes."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from spikegrad.errors import SpikegradError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train spiking neural networks with SLAYER, NormAD, spike-based BP, NA and surrogate BPTT.")
+console = Console(stderr=True)
+
+
+def _fail(err: SpikegradError) -> None:
+    console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True, highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command()
+def train(
+    recipe: str = typer.Argument("digits", help="recipe name (see `spikegrad recipes`)"),
+    method: Optional[str] = typer.Option(None, help="learning rule (default: the recipe's first)"),
+    data_dir: Optional[Path] = typer.Option(None, help="the dataset's folder (default: $SPIKEGRAD_DATA/<dataset>)"),
+    epochs: Optional[int] = typer.Option(None, help="number of epochs"),
+    batch_size: Optional[int] = typer.Option(None, help="mini-batch size"),
+    seed: Optional[int] = typer.Option(None, help="random seed"),
+    device: Optional[str] = typer.Option(None, help="cpu or cuda"),
+    out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
+    set_: list[str] = typer.Option([], "--set", help="override a setting: key=value (repeatable)"),
+    resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
+) -> None:
+    """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
+    from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe, load_config
+    from spikegrad.train.config import parse_set_options
+
+    try:
+        if resume is not None:
+            config = load_config(resume / "config.yaml")
+            run_dir = resume
+        else:
+            recipe_obj = get_recipe(recipe)
+            given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
+                     "data_dir": str(data_dir) if data_dir is not None else None}
+            overrides = {k: v for k, v in given.items() if v is not None}
+            overrides.update(parse_set_options(set_))
+            config = apply_overrides(recipe_obj.defaults, overrides)
+            run_dir = out or Path("runs") / f"{config.recipe}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
+        console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on {config.device} -> {run_dir}")
+        trainer = Trainer(build_experiment(config), run_dir, console)
+        summary = trainer.fit(resume=resume is not None)
+        trainer.print_summary(summary)
+    except SpikegradError as err:
+        _fail(err)
+    except KeyboardInterrupt:
+        console.print(f"[yellow]interrupted[/]: continue with `spikegrad train --resume {run_dir}`")
+        raise typer.Exit(code=130)
+
+
+@app.command("eval")
+def evaluate(
+    run_dir: Path = typer.Argument(..., help="a run directory written by `spikegrad train`"),
+    data_dir: Optional[Path] = typer.Option(None, help="evaluate on this dataset folder instead of the run's"),
+    split: str = typer.Option("test", help="test, train or all"),
+) -> None:
+    """Evaluate a trained run on a data directory of the same format; prints and writes eval-<split>.json."""
+    from spikegrad.train import build_experiment, load_config
+    from spikegrad.train.checkpoint import load_weights
+    from spikegrad.train.trainer import Trainer
+
+    try:
+        config = load_config(run_dir / "config.yaml")
+        if data_dir is not None:
+            config = dataclasses.replace(config, data_dir=str(data_dir))
+        experiment = build_experiment(config)
+        load_weights(run_dir, experiment.model)
+        metrics = experiment.evaluate(split, Trainer(experiment, run_dir, console)._eval_generator())
+    except SpikegradError as err:
+        _fail(err)
+    result = {"run_dir": str(run_dir), "data_dir": config.data_dir, "split": split, **metrics}
+    (run_dir / f"eval-{split}.json").write_text(json.dumps(result, indent=2) + "\n")
+    typer.echo(json.dumps(result, indent=2))
+
+
+@app.command()
+def recipes() -> None:
+    """List the recipes, one line each."""
+    from spikegrad.train import list_recipes
+
+    table = Table(show_header=True, header_style="bold")
+    for column in ("recipe", "methods", "data", "what"):
+        table.add_column(column)
+    for recipe in list_recipes():
+        table.add_row(recipe.name, ",".join(recipe.methods), "--data-dir" if recipe.needs_data else "bundled", recipe.summary)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    app()

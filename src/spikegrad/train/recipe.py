@@ -1,0 +1,84 @@
+"""Named recipes: a default configuration plus a function that builds the experiment.
+
+Recipes live in the modules of :mod:`spikegrad.train.recipes`; each registers itself with
+:func:`register`. The registry imports every module of that package on first use, so adding a recipe
+means adding a file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+from typing import Callable
+
+import torch
+
+from spikegrad.errors import ConfigError
+from spikegrad.train.config import RunConfig
+from spikegrad.train.experiment import Experiment
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """A named experiment.
+
+    Attributes:
+        name: what ``spikegrad train NAME`` takes.
+        summary: one line for ``spikegrad recipes``.
+        defaults: the full default configuration (its ``params`` fix the recipe's own settings).
+        methods: the learning rules this recipe can train with; the first is the default.
+        build: builds the experiment from a resolved configuration.
+        needs_data: whether it reads a dataset from ``--data-dir`` / ``$SPIKEGRAD_DATA``.
+    """
+
+    name: str
+    summary: str
+    defaults: RunConfig
+    methods: tuple[str, ...]
+    build: Callable[[RunConfig], Experiment]
+    needs_data: bool = True
+
+
+_RECIPES: dict[str, Recipe] = {}
+_loaded = False
+
+
+def register(recipe: Recipe) -> Recipe:
+    if recipe.name in _RECIPES:
+        raise ConfigError("recipe", f"two recipes are named {recipe.name!r}")
+    if recipe.defaults.recipe != recipe.name or recipe.defaults.method != recipe.methods[0]:
+        raise ConfigError("recipe", f"{recipe.name!r}: defaults must name the recipe and its first method")
+    _RECIPES[recipe.name] = recipe
+    return recipe
+
+
+def _load_all() -> None:
+    global _loaded
+    if not _loaded:
+        from spikegrad.train import recipes
+
+        for module in pkgutil.iter_modules(recipes.__path__):
+            importlib.import_module(f"{recipes.__name__}.{module.name}")
+        _loaded = True
+
+
+def list_recipes() -> list[Recipe]:
+    _load_all()
+    return sorted(_RECIPES.values(), key=lambda r: r.name)
+
+
+def get_recipe(name: str) -> Recipe:
+    _load_all()
+    if name not in _RECIPES:
+        raise ConfigError("recipe", f"unknown recipe {name!r}; `spikegrad recipes` lists: {', '.join(sorted(_RECIPES))}")
+    return _RECIPES[name]
+
+
+def build_experiment(config: RunConfig) -> Experiment:
+    """Check the method against the recipe, seed the initialisation, and build the experiment."""
+    recipe = get_recipe(config.recipe)
+    if config.method not in recipe.methods:
+        raise ConfigError("method", f"recipe {recipe.name!r} supports {', '.join(recipe.methods)}; got {config.method!r}")
+    torch.manual_seed(config.seed)
+    return recipe.build(config)

@@ -1,0 +1,206 @@
+"""The training loop: seeds, progress, metrics, checkpoints, resume, NaN guard, summary and plots.
+
+Run directory layout::
+
+    config.yaml       the resolved configuration
+    metrics.csv       one row per epoch
+    checkpoint.pt     model/optimizer/schedule state after the last finished epoch (weights_only)
+    model.safetensors the weights after the last finished epoch
+    curves.png        loss and accuracy per epoch
+    raster.png        spike raster of one test sample
+    summary.json      recipe, method, epochs, test_accuracy, train_seconds, peak_memory_mb, ...
+
+Every epoch re-seeds all random draws from ``(seed, epoch)``, and the checkpoint holds the optimiser and
+schedule state, so a run resumed after an interruption reproduces an uninterrupted run on the CPU.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from spikegrad.errors import CheckpointError, TrainingDivergedError
+from spikegrad.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint, save_weights
+from spikegrad.train.config import RunConfig, load_config, save_config
+from spikegrad.train.experiment import Experiment
+from spikegrad.train.optim import build_optimizer, build_schedule
+
+_EVAL_STREAM = 1_000_003  # offset giving evaluation its own fixed random stream
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of every random draw in ``epoch`` of a run seeded with ``seed``."""
+    return (seed * 100_003 + epoch) % (2**63 - 1)
+
+
+def peak_memory_mb(device: torch.device) -> float:
+    """Peak memory of this run: CUDA allocator peak on a GPU, process peak RSS on the CPU (MiB)."""
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 2**20 if sys.platform == "darwin" else rss / 1024
+
+
+class Trainer:
+    """Runs an :class:`Experiment` for ``config.epochs`` epochs in ``run_dir``."""
+
+    def __init__(self, experiment: Experiment, run_dir: Path, console: Console | None = None):
+        self.experiment, self.config = experiment, experiment.config
+        self.run_dir = Path(run_dir)
+        self.console = console or Console(stderr=True)
+        self.optimizer = build_optimizer(self.config, experiment.model.parameters())
+        self.schedule = build_schedule(self.config, self.optimizer)
+        self.history: list[dict[str, float]] = []
+        self.train_seconds = 0.0
+        self.start_epoch = 0
+        self._epoch = 0
+        self._batch = 0
+
+    # -- state ---------------------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        return {
+            "model": self.experiment.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "epochs_done": len(self.history),
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+        }
+
+    def _restore(self) -> None:
+        saved = load_config(self.run_dir / "config.yaml")
+        if saved.to_dict() != self.config.to_dict():
+            raise CheckpointError(f"{self.run_dir}: the configuration differs from the one saved in config.yaml; "
+                                  "resume with the run directory alone")
+        state = load_checkpoint(self.run_dir)
+        try:
+            self.experiment.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.schedule.load_state_dict(state["schedule"])
+        except (KeyError, RuntimeError, ValueError) as err:
+            raise CheckpointError(f"{self.run_dir / CHECKPOINT}: does not fit this recipe's model ({err})") from None
+        self.history = list(state["history"])
+        self.train_seconds = float(state["train_seconds"])
+        self.start_epoch = int(state["epochs_done"])
+
+    # -- one optimisation step -----------------------------------------------------------------------
+    def _step(self, loss: torch.Tensor) -> None:
+        if not torch.isfinite(loss):
+            self._diverged(f"the loss became {loss.item()}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.experiment.model.parameters() if p.grad is not None]
+        limit = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
+        norm = torch.nn.utils.clip_grad_norm_(params, limit) if params else torch.tensor(0.0)
+        if not torch.isfinite(norm):
+            self._diverged(f"the gradient norm became {norm.item()}")
+        self.optimizer.step()
+        self._batch += 1
+
+    def _diverged(self, what: str) -> None:
+        kept = (f"the last good checkpoint (after epoch {len(self.history)}) is kept in {self.run_dir / CHECKPOINT}"
+                if self.history else "no epoch had finished, so no checkpoint was written")
+        raise TrainingDivergedError(
+            f"training stopped at epoch {self._epoch + 1}, batch {self._batch + 1}: {what}; {kept}. "
+            "Try a lower learning rate (--set lr=...) or gradient clipping (--set grad_clip=1).")
+
+    # -- the loop ------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            self._restore()
+        else:
+            save_config(self.config, self.run_dir / "config.yaml")
+        torch.manual_seed(self.config.seed)
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
+                      console=self.console, transient=True, disable=not self.console.is_terminal) as progress:
+            for epoch in range(self.start_epoch, self.config.epochs):
+                self._epoch, self._batch = epoch, 0
+                self._run_epoch(epoch, progress)
+        summary = self._summary()
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        self._plots()
+        return summary
+
+    def _run_epoch(self, epoch: int, progress: Progress) -> None:
+        seed = epoch_seed(self.config.seed, epoch)
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        task = progress.add_task(f"epoch {epoch + 1}/{self.config.epochs}", total=self.experiment.num_batches() or None, loss=math.nan)
+        started = time.perf_counter()
+        train = self.experiment.train_epoch(
+            self.optimizer, generator, lambda i, n, loss: progress.update(task, completed=i + 1, loss=loss), self._step)
+        seconds = time.perf_counter() - started
+        progress.remove_task(task)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.schedule.step()
+        test = self.experiment.evaluate("test", self._eval_generator())
+        self.train_seconds += seconds
+        row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in train.items()},
+               **{f"test_{k}": v for k, v in test.items() if k != "samples"}, "lr": lr, "epoch_seconds": seconds}
+        self.history.append(row)
+        self._write_metrics()
+        save_checkpoint(self.run_dir, self._state())
+        save_weights(self.run_dir, self.experiment.model)
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_seconds"))
+        self.console.print(f"epoch {epoch + 1}/{self.config.epochs}  {shown}  ({seconds:.1f} s)")
+
+    def _eval_generator(self) -> torch.Generator:
+        return torch.Generator().manual_seed(self.config.seed + _EVAL_STREAM)
+
+    def _write_metrics(self) -> None:
+        path = self.run_dir / "metrics.csv"
+        columns = list(dict.fromkeys(key for row in self.history for key in row))
+        tmp = path.with_name(".metrics.csv.tmp")
+        with open(tmp, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(self.history)
+        tmp.replace(path)
+
+    def _summary(self) -> dict[str, Any]:
+        last = self.history[-1]
+        summary: dict[str, Any] = {
+            "recipe": self.config.recipe,
+            "method": self.config.method,
+            "epochs": len(self.history),
+            "test_accuracy": last.get("test_accuracy"),
+            "best_test_accuracy": max((row.get("test_accuracy", math.nan) for row in self.history), default=None),
+            "final_train_loss": last.get("train_loss"),
+            "train_seconds": round(self.train_seconds, 3),
+            "seconds_per_epoch": round(self.train_seconds / max(len(self.history), 1), 3),
+            "peak_memory_mb": round(peak_memory_mb(self.experiment.device), 1),
+            "device": str(self.experiment.device),
+            "seed": self.config.seed,
+            "torch": torch.__version__,
+        }
+        summary.update(self.experiment.summary())
+        return summary
+
+    def _plots(self) -> None:
+        from spikegrad.analysis.plots import plot_curves
+
+        plot_curves(self.history, self.run_dir / "curves.png")
+        self.experiment.plot_sample(self.run_dir / "raster.png", self._eval_generator())
+
+    def print_summary(self, summary: dict[str, Any]) -> None:
+        table = Table(title=f"{summary['recipe']} ({summary['method']})")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key, value in summary.items():
+            if key not in ("recipe", "method"):
+                table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        self.console.print(table)
+        self.console.print(f"run directory: {self.run_dir}")
