@@ -5,6 +5,7 @@ from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.layout import Layout, LayoutAdapter, from_time_first, to_time_first
 from spikegrad.nn.neurons import CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron
 from spikegrad.nn.sequential import SNNSequential
+from spikegrad.nn.slayer import AxonalDelay, SLAYERBlock, SLAYERPool, SRMNeuron, slayer_conv, slayer_dense
 from spikegrad.nn.synapses import AvgPool2d, Conv2d, Dense, Flatten, SumPool2d
 
 __all__ = [
@@ -12,17 +13,23 @@ __all__ = [
     "IF",
     "LIF",
     "AvgPool2d",
+    "AxonalDelay",
     "Conv2d",
     "Dense",
     "Flatten",
     "Layout",
     "LayoutAdapter",
     "LeakyIntegrator",
+    "SLAYERBlock",
+    "SLAYERPool",
     "SNNSequential",
+    "SRMNeuron",
     "SpikingNeuron",
     "StatefulModule",
     "SumPool2d",
     "TimeFixedDropout",
     "from_time_first",
+    "slayer_conv",
+    "slayer_dense",
     "to_time_first",
 ]
