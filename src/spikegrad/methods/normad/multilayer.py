@@ -1,0 +1,154 @@
+r"""Hidden-layer NormAD: the output error carried back in space and time (reconstruction of B3).
+
+Notation: hidden spike :math:`s` of neuron :math:`i_s` at time :math:`t_s`; output neuron :math:`k`;
+:math:`g = \kappa * \hat h` the response of one spike through the approximate impulse response
+:math:`\hat h(t) = e^{-t/\tau_L'}/C` (mV per pA), and :math:`\dot g = \kappa/C - g/\tau_L'` its time
+derivative (mV per pA per ms). With the linearized potentials :math:`V \approx E_L + W \hat d` of NormAD:
+
+* moving a presynaptic spike moves the potential: :math:`\partial V_m(t)/\partial t_{s'} = -w_{m i_{s'}}\,\dot g(t - t_{s'})`;
+* a threshold crossing moves with the potential (:math:`V(t_s) = V_T`):
+  :math:`\partial t_s/\partial x = -\big(\partial V_{i_s}/\partial x\big)(t_s)\,/\,\dot V_{i_s}(t_s)`, so
+  :math:`\partial t_s/\partial w_{i_s j} = -\hat d_j(t_s)/\dot V(t_s)` and
+  :math:`\partial t_s/\partial t_{s'} = w_{i_s i_{s'}}\,\dot g(t_s - t_{s'})/\dot V(t_s)`.
+
+For an error instant :math:`(k, t)` the chain rule gives the sensitivity of the output potential to
+every hidden spike, :math:`S_{s} = \partial V_k(t)/\partial t_s` (``S = -w_{k i_s} \dot g(t - t_s)`` for
+the last hidden layer, then ``S <- S J`` with :math:`J_{s s'} = \partial t_s/\partial t_{s'}` one layer
+down), and the approximate gradient of the potential with respect to the weights of layer :math:`l`,
+
+.. math:: G_{ij}(k, t) = \frac{\partial V_k(t)}{\partial w^{(l)}_{ij}}
+          = -\sum_{s:\,i_s = i} S_s\,\frac{\hat d^{(l)}_j(t_s)}{\dot V(t_s)} .
+
+The NormAD step replaces the gradient of the membrane-potential cost by the error-signed, normalized
+direction (B3 step 3): :math:`\Delta W^{(l)} = r_l \sum_{(k,t)} e_k(t)\,G(k,t)/\lVert G(k,t)\rVert_F`,
+instants with :math:`G = 0` skipped. Summing :math:`e\,S` over instants is the "spatio-temporal error
+backpropagation" form (B3 step 4): the error is correlated backward in time with :math:`\dot g` and sent
+back through :math:`W^\top`.
+
+UNVERIFIED choices (the paper's exact form could not be read), each an option of
+:class:`HiddenParameters`: the normalizer is the Frobenius norm of :math:`G(k,t)` over the layer's
+weights (one unit step per error instant and layer); the slope :math:`\dot V(t_s)` is the measured one,
+:math:`(I(t_s) - g_L (V_T - E_L))/C`, floored at ``min_slope_mv_per_ms`` (grazing crossings would
+otherwise dominate), or a constant; resets and created/removed spikes are not modelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import NamedTuple
+
+import torch
+
+from spikegrad.errors import ConfigError
+from spikegrad.methods.normad.kernel import DoubleExponentialKernel, membrane_response, synaptic_traces
+from spikegrad.methods.normad.neuron import LIFParameters
+
+
+@dataclasses.dataclass(frozen=True)
+class HiddenParameters:
+    """Options of the hidden-layer rule (see the module docstring; all UNVERIFIED against the paper).
+
+    Attributes:
+        min_slope_mv_per_ms: floor on :math:`\\dot V(t_s)` (mV/ms) in the spike-time sensitivity.
+        measured_slope: use the measured :math:`\\dot V(t_s)` (floored); if False every hidden spike uses
+            ``min_slope_mv_per_ms``, i.e. a constant slope.
+    """
+
+    min_slope_mv_per_ms: float = 1.0
+    measured_slope: bool = True
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.min_slope_mv_per_ms) and self.min_slope_mv_per_ms > 0):
+            raise ConfigError("min_slope_mv_per_ms", f"must be a finite number > 0, got {self.min_slope_mv_per_ms!r}")
+
+
+class SpikeEvents(NamedTuple):
+    """The nonzero entries of a ``[T, B, n]`` train: ``step``, ``batch``, ``neuron`` (each ``[S]``, long)."""
+
+    step: torch.Tensor
+    batch: torch.Tensor
+    neuron: torch.Tensor
+
+    @classmethod
+    def of(cls, train: torch.Tensor) -> "SpikeEvents":
+        return cls(*train.nonzero(as_tuple=True))
+
+
+def kernel_slope(
+    steps: int, kernel: DoubleExponentialKernel, tau_prime_ms: float, neuron: LIFParameters, dt_ms: float, like: torch.Tensor
+) -> torch.Tensor:
+    r""":math:`\dot g(n\,dt) = \kappa(n\,dt)/C - g(n\,dt)/\tau_L'` for lags ``n = 0 .. steps-1`` (mV/pA/ms), ``[steps]``."""
+    impulse = like.new_zeros(steps, 1, 1)
+    impulse[0] = 1.0
+    traces = synaptic_traces(impulse, kernel, dt_ms)
+    response = membrane_response(traces, kernel, tau_prime_ms, neuron.capacitance_pf, dt_ms)
+    return (traces.kappa / neuron.capacitance_pf - response / tau_prime_ms).reshape(steps)
+
+
+def _lagged(table: torch.Tensor, later: SpikeEvents, earlier: SpikeEvents) -> torch.Tensor:
+    """``table[t_later - t_earlier]`` for every pair in the same batch element, 0 for negative lags; ``[len(later), len(earlier)]``."""
+    lag = later.step[:, None] - earlier.step[None, :]
+    valid = (lag >= 0) & (later.batch[:, None] == earlier.batch[None, :])
+    return torch.where(valid, table[lag.clamp(0, table.numel() - 1)], 0.0)
+
+
+def spike_slopes(
+    events: SpikeEvents, weight: torch.Tensor, kappa: torch.Tensor, neuron: LIFParameters, params: HiddenParameters
+) -> torch.Tensor:
+    r"""Guarded :math:`\dot V(t_s)` (mV/ms) at each spike: measured :math:`(w_{i_s}\cdot c(t_s) - g_L (V_T-E_L))/C`
+    floored at ``min_slope_mv_per_ms``, or that constant."""
+    if not params.measured_slope:
+        return weight.new_full(events.step.shape, params.min_slope_mv_per_ms)
+    current = (kappa[events.step, events.batch] * weight[events.neuron]).sum(-1)
+    return neuron.slope(current, neuron.threshold_mv).clamp(min=params.min_slope_mv_per_ms)
+
+
+def normalized_sum(sign: torch.Tensor, jacobians: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_e \mathrm{sign}_e\,G_e/\lVert G_e\rVert_F` over the first dim of ``jacobians[E, ...]``; zero ``G_e`` skipped."""
+    norms = jacobians.flatten(1).norm(dim=1)
+    scale = torch.where(norms > 0, sign / norms.clamp(min=torch.finfo(norms.dtype).tiny), 0.0)
+    return torch.tensordot(scale, jacobians, dims=1)
+
+
+def hidden_directions(
+    errors: SpikeEvents,
+    error_sign: torch.Tensor,
+    hidden_spikes: list[SpikeEvents],
+    weights: list[torch.Tensor],
+    kappas: list[torch.Tensor],
+    dhats: list[torch.Tensor],
+    slope_table: torch.Tensor,
+    neuron: LIFParameters,
+    params: HiddenParameters,
+) -> list[torch.Tensor]:
+    r"""Unit-scaled NormAD directions :math:`\sum e\,G/\lVert G\rVert` for every hidden layer's weights.
+
+    Args:
+        errors: error instants of the output layer (``neuron`` = output neuron ``k``).
+        error_sign: :math:`e_k(t) = \pm 1` at each instant, ``[E]``.
+        hidden_spikes: spikes of hidden layers ``1 .. L-1`` (outputs of weight layers ``0 .. L-2``).
+        weights: all ``L`` weight matrices, input layer first (pA).
+        kappas: input traces :math:`c^{(l)}` of weight layers ``0 .. L-2``, ``[T, B, n_l]``.
+        dhats: :math:`\hat d^{(l)}` of weight layers ``0 .. L-2``, ``[T, B, n_l]`` (mV/pA).
+        slope_table: :math:`\dot g` by lag, from :func:`kernel_slope`.
+
+    Returns:
+        Directions for weight layers ``0 .. L-2`` (input first), shaped like the weights.
+    """
+    last = hidden_spikes[-1]
+    # S[e, s] = dV_k(t)/dt_s for the spikes feeding the output layer (mV/ms)
+    sensitivity = -weights[-1][errors.neuron[:, None], last.neuron[None, :]] * _lagged(slope_table, errors, last)
+    directions = []
+    for layer in range(len(hidden_spikes) - 1, -1, -1):
+        spikes, weight = hidden_spikes[layer], weights[layer]
+        slopes = spike_slopes(spikes, weight, kappas[layer], neuron, params)
+        time_per_weight = -dhats[layer][spikes.step, spikes.batch] / slopes[:, None]  # dt_s/dw_{i_s j}, ms/pA
+        owner = torch.nn.functional.one_hot(spikes.neuron, weight.shape[0]).to(weight.dtype)
+        jacobians = torch.einsum("es,si,sj->eij", sensitivity, owner, time_per_weight)
+        directions.append(normalized_sum(error_sign, jacobians))
+        if layer > 0:
+            earlier = hidden_spikes[layer - 1]
+            coupling = weight[spikes.neuron[:, None], earlier.neuron[None, :]] * _lagged(slope_table, spikes, earlier)
+            sensitivity = sensitivity @ (coupling / slopes[:, None])
+    return directions[::-1]

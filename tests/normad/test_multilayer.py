@@ -1,0 +1,135 @@
+"""Oracles B5.5 (spike-time sensitivity vs finite differences) and B5.6 (sign of the hidden update)."""
+
+import pytest
+import torch
+
+from spikegrad.errors import ConfigError
+from spikegrad.methods.normad.kernel import DoubleExponentialKernel, membrane_response
+from spikegrad.methods.normad.multilayer import HiddenParameters, SpikeEvents, kernel_slope, spike_slopes
+from spikegrad.methods.normad.network import NormADNetwork
+from spikegrad.methods.normad.neuron import LIFParameters
+from spikegrad.methods.normad.rule import NormAD, NormADParameters
+
+NEURON, KERNEL = LIFParameters(), DoubleExponentialKernel()
+
+
+def _crossing_ms(weight_pa, dt=0.001, steps=6000):
+    """Sub-step time of the first threshold crossing for one input spike at 0 through ``weight_pa``."""
+    net = NormADNetwork([1, 1], dt_ms=dt)
+    with torch.no_grad():
+        net.weights[0].fill_(weight_pa)
+    spikes = torch.zeros(steps, 1, 1, dtype=torch.float64)
+    spikes[0] = 1.0
+    record = net(spikes)
+    step = record.output[:, 0, 0].nonzero()[0].item()
+    before, after = record.layers[0].membrane_mv[step - 1 : step + 1, 0, 0].tolist()
+    return (step - 1 + (NEURON.threshold_mv - before) / (after - before)) * dt, record, step
+
+
+def test_b5_5_spike_time_sensitivity_matches_finite_differences():
+    weight, delta, dt = 20000.0, 20.0, 0.001
+    finite_difference = (_crossing_ms(weight + delta)[0] - _crossing_ms(weight - delta)[0]) / (2 * delta)
+    _, record, step = _crossing_ms(weight)
+    traces = record.layers[0].input_traces
+    # the rule's formula -d_hat(t_f) / dV/dt(t_f), with the exact membrane kernel (tau_L' = tau_L = 10 ms)
+    dhat = membrane_response(traces, KERNEL, NEURON.tau_ms, NEURON.capacitance_pf, dt)
+    events = SpikeEvents.of(record.output)
+    slope = spike_slopes(events, torch.full((1, 1), weight, dtype=torch.float64), traces.kappa, NEURON, HiddenParameters())
+    assert slope.item() == pytest.approx(17.68, abs=0.01)  # mV/ms = V/s
+    formula = -dhat[step, 0, 0].item() / slope.item()
+    # ms/pA; the spec's -2.5452e5 s/A = -2.5452e-4 ms/pA (our closed-form root gives -2.5456e-4)
+    assert finite_difference == pytest.approx(-2.5452e-4, rel=5e-4)
+    assert formula == pytest.approx(finite_difference, rel=1e-3)
+
+
+def test_kernel_slope_is_the_time_derivative_of_the_response():
+    dt = 0.01
+    table = kernel_slope(2000, KERNEL, 1.0, NEURON, dt, torch.zeros(1, dtype=torch.float64))
+    impulse = torch.zeros(2000, 1, 1, dtype=torch.float64)
+    impulse[0] = 1.0
+    from spikegrad.methods.normad.kernel import synaptic_traces
+
+    response = membrane_response(synaptic_traces(impulse, KERNEL, dt), KERNEL, 1.0, 300.0, dt).flatten()
+    central = (response[2:] - response[:-2]) / (2 * dt)
+    torch.testing.assert_close(table[1:-1], central, rtol=0, atol=2e-4 * table.abs().max().item())
+    assert table[0].item() == 0.0 and table[100].item() > 0 > table[600].item()  # rises, then decays
+
+
+def _one_hidden_spike_network(output_weight):
+    """3 inputs -> 1 hidden neuron that spikes once -> 1 output; returns (net, inputs, hidden spike step)."""
+    net = NormADNetwork([3, 1, 1])
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[9000.0, 7000.0, 8000.0]], dtype=torch.float64))
+        net.weights[1].fill_(output_weight)
+    inputs = torch.zeros(300, 1, 3, dtype=torch.float64)
+    inputs[[0, 5, 10], 0, [0, 1, 2]] = 1.0
+    (step,) = net(inputs).layers[0].spikes[:, 0, 0].nonzero().flatten().tolist()
+    return net, inputs, step
+
+
+@pytest.mark.parametrize("output_weight, sign", [(3000.0, 1.0), (-3000.0, -1.0)])
+def test_b5_6_missed_output_spike_moves_the_hidden_spike_earlier(output_weight, sign):
+    net, inputs, hidden_step = _one_hidden_spike_network(output_weight)
+    record = net(inputs)
+    assert record.output.sum() == 0  # too weak to fire
+    desired = torch.zeros_like(record.output)
+    desired[hidden_step + 10] = 1.0  # missed 1 ms after the hidden spike, where d(g)/dt > 0
+    NormAD(net).accumulate(record, desired)
+    hidden_step_direction = -net.weights[0].grad[0]
+    dhat = membrane_response(record.layers[0].input_traces, net.kernel, 1.0, 300.0, net.dt_ms)[hidden_step, 0]
+    # single error instant, single hidden spike: the direction is +-d_hat(t_s)/|d_hat(t_s)| exactly
+    torch.testing.assert_close(hidden_step_direction, sign * dhat / dhat.norm(), rtol=1e-12, atol=0)
+    assert sign * (hidden_step_direction @ dhat).item() > 0  # w2 > 0: the hidden spike moves earlier
+
+
+def test_b5_6_error_long_after_the_hidden_spike_moves_it_later():
+    net, inputs, hidden_step = _one_hidden_spike_network(3000.0)
+    record = net(inputs)
+    desired = torch.zeros_like(record.output)
+    desired[hidden_step + 60] = 1.0  # 6 ms later d(g)/dt < 0: an earlier spike would have decayed more
+    NormAD(net).accumulate(record, desired)
+    dhat = membrane_response(record.layers[0].input_traces, net.kernel, 1.0, 300.0, net.dt_ms)[hidden_step, 0]
+    assert (-net.weights[0].grad[0] @ dhat).item() < 0
+
+
+def test_two_hidden_layers_carry_the_error_through_spike_times():
+    """Chain input -> h1 -> h2 -> out with positive weights: a missed output spike just after the h2 spike
+    asks both hidden layers for earlier spikes (the h1 spike precedes the h2 spike by < 3.6 ms)."""
+    net = NormADNetwork([2, 1, 1, 1], neuron=LIFParameters(refractory_ms=10.0))  # one spike per neuron
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[12000.0, 11000.0]], dtype=torch.float64))
+        net.weights[1].fill_(30000.0)
+        net.weights[2].fill_(3000.0)
+    inputs = torch.zeros(300, 1, 2, dtype=torch.float64)
+    inputs[[0, 3], 0, [0, 1]] = 1.0
+    record = net(inputs)
+    (s1,) = record.layers[0].spikes[:, 0, 0].nonzero().flatten().tolist()
+    (s2,) = record.layers[1].spikes[:, 0, 0].nonzero().flatten().tolist()
+    assert 0 < s2 - s1 < 36 and record.output.sum() == 0
+    desired = torch.zeros_like(record.output)
+    desired[s2 + 10] = 1.0
+    NormAD(net).accumulate(record, desired)
+    dhat0 = membrane_response(record.layers[0].input_traces, net.kernel, 1.0, 300.0, net.dt_ms)[s1, 0]
+    torch.testing.assert_close(-net.weights[0].grad[0], dhat0 / dhat0.norm(), rtol=1e-12, atol=0)
+    assert -net.weights[1].grad.item() == 1.0  # one weight, moved up by r
+
+
+def test_slope_guard_and_constant_slope():
+    events = SpikeEvents(torch.tensor([0, 1]), torch.tensor([0, 0]), torch.tensor([0, 0]))
+    kappa = torch.tensor([[[1.0]], [[0.0]]], dtype=torch.float64)  # strong current at step 0, none at 1
+    weight = torch.tensor([[9000.0]], dtype=torch.float64)
+    measured = spike_slopes(events, weight, kappa, NEURON, HiddenParameters(min_slope_mv_per_ms=2.0))
+    assert measured.tolist() == pytest.approx([21.0, 2.0])  # (9000 - 2700) / 300; floor for a grazing crossing
+    constant = spike_slopes(events, weight, kappa, NEURON, HiddenParameters(min_slope_mv_per_ms=5.0, measured_slope=False))
+    assert constant.tolist() == [5.0, 5.0]
+    with pytest.raises(ConfigError, match="min_slope"):
+        HiddenParameters(min_slope_mv_per_ms=0.0)
+
+
+def test_output_only_rule_leaves_hidden_gradients_empty():
+    net, inputs, hidden_step = _one_hidden_spike_network(3000.0)
+    record = net(inputs)
+    desired = torch.zeros_like(record.output)
+    desired[hidden_step + 10] = 1.0
+    NormAD(net, NormADParameters(hidden=None)).accumulate(record, desired)
+    assert net.weights[0].grad is None and net.weights[1].grad.item() == -1.0
