@@ -13,16 +13,18 @@ import torch  # noqa: E402
 
 
 def plot_curves(history: Sequence[dict[str, float]], path: Path) -> None:
-    """Loss (left) and accuracy (right) per epoch from the rows of ``metrics.csv``."""
+    """Loss (left) and accuracy, or spike-train correlation (right), per epoch from the rows of ``metrics.csv``."""
     epochs = [row["epoch"] for row in history]
+    score = "accuracy" if any(key.endswith("_accuracy") for key in history[0]) else "correlation"
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    marker = "o" if len(history) <= 50 else None
     for split in ("train", "test"):
         if f"{split}_loss" in history[0]:
-            ax_loss.plot(epochs, [row[f"{split}_loss"] for row in history], marker="o", label=split)
-        if f"{split}_accuracy" in history[0]:
-            ax_acc.plot(epochs, [row[f"{split}_accuracy"] for row in history], marker="o", label=split)
+            ax_loss.plot(epochs, [row[f"{split}_loss"] for row in history], marker=marker, label=split)
+        if f"{split}_{score}" in history[0]:
+            ax_acc.plot(epochs, [row[f"{split}_{score}"] for row in history], marker=marker, label=split)
     ax_loss.set(xlabel="epoch", ylabel="loss", title="loss")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    ax_acc.set(xlabel="epoch", ylabel=score, title=score)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()

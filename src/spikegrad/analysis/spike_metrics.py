@@ -26,7 +26,7 @@ import math
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.methods.normad.filters import exponential_filter
+from spikegrad.functional.recursive_filter import exponential_filter
 from spikegrad.types import check_time_first
 
 

@@ -2,8 +2,9 @@ r"""Non-spiking leaky integrator, the usual readout of a spiking network.
 
 .. math:: v_t = \beta\, v_{t-1} + x_t,\qquad \beta = e^{-dt/\tau}
 
-(``beta = 1`` gives a plain integrator). Inputs ``x[T, B, ...]``; returns the trace ``v[T, B, ...]``.
-The loop unbinds the sequence once, so autograd cost stays O(T).
+(``beta = 1`` gives a plain integrator). Inputs ``x[T, B, ...]``; returns the trace ``v[T, B, ...]``,
+computed by the chunked recursive filter :func:`~spikegrad.functional.recursive_filter.exponential_filter`
+(autograd-friendly, O(T) sequential depth / 64).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.functional.recursive_filter import exponential_filter
 
 
 def leaky_integrate(x: torch.Tensor, beta: float, v0: torch.Tensor | None = None) -> torch.Tensor:
@@ -19,9 +21,4 @@ def leaky_integrate(x: torch.Tensor, beta: float, v0: torch.Tensor | None = None
         raise ConfigError("beta", f"leak factor must lie in [0, 1], got {beta!r}")
     if x.dim() < 2:
         raise ShapeError("x", "[T, B, ...] (time first)", tuple(x.shape))
-    v = torch.zeros_like(x[0]) if v0 is None else v0
-    trace = []
-    for x_t in x.unbind(0):
-        v = torch.add(x_t, v, alpha=beta)
-        trace.append(v)
-    return torch.stack(trace)
+    return exponential_filter(x, beta, v0)

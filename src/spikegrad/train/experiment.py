@@ -44,6 +44,10 @@ class Experiment(ABC):
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
         """Metrics on ``split`` (``train``, ``test`` or ``all``); at least ``accuracy`` for classifiers."""
 
+    def make_optimizer(self) -> torch.optim.Optimizer | None:
+        """The optimiser, when the experiment's rule needs its own (e.g. per-layer rates); None: the config's."""
+        return None
+
     def num_batches(self) -> int:
         """Batches per training epoch (for progress bars)."""
         return 0
@@ -51,6 +55,6 @@ class Experiment(ABC):
     def plot_sample(self, path: Path, generator: torch.Generator) -> None:
         """Write a picture of one sample going through the network (a spike raster); optional."""
 
-    def summary(self) -> dict[str, float | int | str | bool]:
-        """Extra keys for ``summary.json`` (e.g. ``final_correlation``); optional."""
+    def summary(self, history: list[dict[str, float]]) -> dict[str, float | int | str | bool | None]:
+        """Extra keys for ``summary.json`` (e.g. ``final_correlation``) from the per-epoch rows; optional."""
         return {}

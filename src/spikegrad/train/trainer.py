@@ -59,7 +59,7 @@ class Trainer:
         self.experiment, self.config = experiment, experiment.config
         self.run_dir = Path(run_dir)
         self.console = console or Console(stderr=True)
-        self.optimizer = build_optimizer(self.config, experiment.model.parameters())
+        self.optimizer = experiment.make_optimizer() or build_optimizer(self.config, experiment.model.parameters())
         self.schedule = build_schedule(self.config, self.optimizer)
         self.history: list[dict[str, float]] = []
         self.train_seconds = 0.0
@@ -177,7 +177,7 @@ class Trainer:
             "method": self.config.method,
             "epochs": len(self.history),
             "test_accuracy": last.get("test_accuracy"),
-            "best_test_accuracy": max((row.get("test_accuracy", math.nan) for row in self.history), default=None),
+            "best_test_accuracy": max((row["test_accuracy"] for row in self.history if "test_accuracy" in row), default=None),
             "final_train_loss": last.get("train_loss"),
             "train_seconds": round(self.train_seconds, 3),
             "seconds_per_epoch": round(self.train_seconds / max(len(self.history), 1), 3),
@@ -186,7 +186,7 @@ class Trainer:
             "seed": self.config.seed,
             "torch": torch.__version__,
         }
-        summary.update(self.experiment.summary())
+        summary.update(self.experiment.summary(self.history))
         return summary
 
     def _plots(self) -> None:

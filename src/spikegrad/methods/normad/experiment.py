@@ -25,7 +25,7 @@ from spikegrad.analysis.spike_metrics import ExponentialKernel, FilterKernel, sp
 from spikegrad.errors import ConfigError
 from spikegrad.methods.normad.kernel import DoubleExponentialKernel
 from spikegrad.methods.normad.multilayer import HiddenParameters
-from spikegrad.methods.normad.network import NormADNetwork
+from spikegrad.methods.normad.network import NetworkRecord, NormADNetwork
 from spikegrad.methods.normad.neuron import LIFParameters
 from spikegrad.methods.normad.rule import NormAD, NormADParameters
 from spikegrad.problems.spike_mapping import CountTarget, PoissonTarget, SpikeMappingConfig, SpikeTrainProblem, spike_mapping
@@ -113,30 +113,52 @@ def _network(sizes: tuple[int, ...], config: TrainingConfig, dt_ms: float, seed:
     return network
 
 
-def train(
-    problem: SpikeTrainProblem, sizes: tuple[int, ...], config: TrainingConfig, dt_ms: float, seed: int, solved: Criterion
-) -> ExperimentResult:
-    """Train a network of ``sizes`` on ``problem`` with NormAD and SGD; ``solved(output, correlation)`` is the criterion."""
-    network = _network(sizes, config, dt_ms, seed)
-    rule = NormAD(network, config.rule)
-    trained = list(zip(network.weights, config.layers))
-    trained = trained if config.train_hidden else trained[-1:]
-    optimizer = torch.optim.SGD([{"params": [w], "lr": layer.learning_rate_pa} for w, layer in trained])
+class NormADRun:
+    """A network, its NormAD rule and an SGD optimiser (one learning rate per layer) on one problem.
+
+    ``measure()`` simulates the problem once; ``update(record)`` applies one NormAD step from that record.
+    The trainer's ``normad-*`` recipes drive it epoch by epoch; :func:`train` drives it in a loop.
+    """
+
+    def __init__(self, problem: SpikeTrainProblem, sizes: tuple[int, ...], config: TrainingConfig, dt_ms: float,
+                 seed: int, solved: Criterion):
+        self.problem, self.config, self.dt_ms, self.criterion = problem, config, dt_ms, solved
+        self.network = _network(sizes, config, dt_ms, seed)
+        self.rule = NormAD(self.network, config.rule)
+        trained = list(zip(self.network.weights, config.layers))
+        trained = trained if config.train_hidden else trained[-1:]
+        self.optimizer = torch.optim.SGD([{"params": [w], "lr": layer.learning_rate_pa} for w, layer in trained])
+
+    def measure(self) -> tuple[NetworkRecord, float, bool]:
+        """Simulate once: the record, the mean output correlation C and whether the problem is solved."""
+        record = self.network(self.problem.inputs)
+        correlation = spike_correlation(self.problem.desired, record.output, self.dt_ms, self.config.correlation_kernel)
+        mean = correlation.mean().item()
+        return record, mean, bool(self.criterion(record.output, mean))
+
+    def update(self, record: NetworkRecord) -> None:
+        """One NormAD step from ``record`` (a forward pass of the current weights)."""
+        self.optimizer.zero_grad()
+        self.rule.accumulate(record, self.problem.desired)
+        self.optimizer.step()
+
+
+def train(run: NormADRun) -> ExperimentResult:
+    """Train ``run`` for at most ``config.epochs`` updates (stopping once solved if ``stop_when_solved``)."""
+    config = run.config
     correlations: list[float] = []
     solved_at, before = None, None
     start = time.perf_counter()
     for epoch in range(config.epochs + 1):
-        record = network(problem.inputs)
+        record, correlation, solved = run.measure()
         output = record.output
         before = output if before is None else before
-        correlations.append(spike_correlation(problem.desired, output, dt_ms, config.correlation_kernel).mean().item())
-        if solved_at is None and solved(output, correlations[-1]):
+        correlations.append(correlation)
+        if solved_at is None and solved:
             solved_at = epoch
         if epoch == config.epochs or (solved_at is not None and config.stop_when_solved):
             break
-        optimizer.zero_grad()
-        rule.accumulate(record, problem.desired)
-        optimizer.step()
+        run.update(record)
     seconds = (time.perf_counter() - start) / len(correlations)
     return ExperimentResult(
         correlations=tuple(correlations),
@@ -144,7 +166,7 @@ def train(
         solved=solved_at is not None,
         epochs_to_solve=solved_at,
         seconds_per_epoch=seconds,
-        rasters=Rasters(problem.desired, before, output, dt_ms),
+        rasters=Rasters(run.problem.desired, before, output, run.dt_ms),
     )
 
 
@@ -161,11 +183,16 @@ class SingleConfig:
     target_correlation: float = 0.95
 
 
-def run_single(config: SingleConfig, seed: int) -> ExperimentResult:
-    """Train one LIF neuron to the desired train of :attr:`SingleConfig.problem` drawn with ``seed``."""
+def single_run(config: SingleConfig, seed: int) -> NormADRun:
+    """One LIF neuron and the desired train of :attr:`SingleConfig.problem` drawn with ``seed``."""
     problem = spike_mapping(config.problem, seed)
     sizes = (config.problem.n_inputs, config.problem.n_outputs)
-    return train(problem, sizes, config.training, config.problem.dt_ms, seed, _reaches(config.target_correlation))
+    return NormADRun(problem, sizes, config.training, config.problem.dt_ms, seed, _reaches(config.target_correlation))
+
+
+def run_single(config: SingleConfig, seed: int) -> ExperimentResult:
+    """Train :func:`single_run`."""
+    return train(single_run(config, seed))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,12 +206,17 @@ class XORExperimentConfig:
     )
 
 
-def run_xor(config: XORExperimentConfig, seed: int) -> ExperimentResult:
-    """Train the XOR network from the initial weights drawn with ``seed``; solved = all four patterns right."""
+def xor_run(config: XORExperimentConfig, seed: int) -> NormADRun:
+    """The XOR network with initial weights drawn with ``seed``; solved = all four patterns right."""
     problem = xor_problem(config.problem)
     sizes = (problem.inputs.shape[-1], config.hidden, 1)
     criterion: Criterion = lambda output, _: bool(xor_solved(problem.desired, output, config.problem).all())
-    return train(problem, sizes, config.training, config.problem.dt_ms, seed, criterion)
+    return NormADRun(problem, sizes, config.training, config.problem.dt_ms, seed, criterion)
+
+
+def run_xor(config: XORExperimentConfig, seed: int) -> ExperimentResult:
+    """Train :func:`xor_run`."""
+    return train(xor_run(config, seed))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,8 +232,13 @@ class ThreeLayerConfig:
     target_correlation: float = 0.9
 
 
-def run_three_layer(config: ThreeLayerConfig, seed: int) -> ExperimentResult:
-    """Train the 3-layer mapping drawn with ``seed``."""
+def three_layer_run(config: ThreeLayerConfig, seed: int) -> NormADRun:
+    """The 3-layer mapping drawn with ``seed``."""
     problem = spike_mapping(config.problem, seed)
     sizes = (config.problem.n_inputs, *config.hidden, config.problem.n_outputs)
-    return train(problem, sizes, config.training, config.problem.dt_ms, seed, _reaches(config.target_correlation))
+    return NormADRun(problem, sizes, config.training, config.problem.dt_ms, seed, _reaches(config.target_correlation))
+
+
+def run_three_layer(config: ThreeLayerConfig, seed: int) -> ExperimentResult:
+    """Train :func:`three_layer_run`."""
+    return train(three_layer_run(config, seed))

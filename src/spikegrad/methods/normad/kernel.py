@@ -31,7 +31,7 @@ from typing import NamedTuple
 import torch
 
 from spikegrad.errors import ConfigError
-from spikegrad.methods.normad.filters import exponential_filter
+from spikegrad.functional.recursive_filter import exponential_filter
 from spikegrad.types import check_time_first
 
 

@@ -25,7 +25,7 @@ neither is part of the model, and neither is done here.)
 *Scan by windows.* Neurons of a feed-forward layer do not interact and spikes are sparse, so instead of
 ``T`` tiny steps the scan advances every neuron from its own position to its own next spike: it filters a
 window of the next ``WINDOW_STEPS`` drive values per neuron at once (the free response is linear,
-:func:`~spikegrad.methods.normad.filters.exponential_filter`), keeps each neuron's response up to its
+:func:`~spikegrad.functional.recursive_filter.exponential_filter`), keeps each neuron's response up to its
 first crossing, resets it and jumps over its refractory steps. The number of sequential iterations is
 about the largest spike count of any neuron plus ``T / WINDOW_STEPS``, whatever the number of neurons
 and batch; the numbers are those of the step recursion up to float rounding.
@@ -40,7 +40,7 @@ from typing import NamedTuple
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.methods.normad.filters import exponential_filter
+from spikegrad.functional.recursive_filter import exponential_filter
 from spikegrad.types import check_time_first
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.methods.normad.filters import CHUNK_STEPS, exponential_filter
+from spikegrad.functional.recursive_filter import CHUNK_STEPS, exponential_filter
 
 
 def _recursion(x, decay, initial):
