@@ -1,4 +1,4 @@
-"""The ``spikegrad`` command: train, eval, recipes."""
+"""The ``spikegrad`` command: train, eval, analyze, recipes."""
 
 from __future__ import annotations
 
@@ -88,6 +88,79 @@ def evaluate(
     result = {"run_dir": str(run_dir), "data_dir": config.data_dir, "split": split, **metrics}
     (run_dir / f"eval-{split}.json").write_text(json.dumps(result, indent=2) + "\n")
     typer.echo(json.dumps(result, indent=2))
+
+
+@app.command()
+def analyze(
+    run_dir: Path = typer.Argument(..., help="a run directory written by `spikegrad train`"),
+    data_dir: Optional[Path] = typer.Option(None, help="analyse on this dataset folder instead of the run's"),
+    split: str = typer.Option("test", help="test, train or all"),
+    samples: int = typer.Option(1000, help="number of samples from the start of the split (0 = all)"),
+    batch_size: int = typer.Option(64, help="samples per forward pass"),
+    e_mac: float = typer.Option(4.6, help="energy of one 32-bit float MAC in pJ (45 nm, Horowitz 2014)"),
+    e_ac: float = typer.Option(0.9, help="energy of one 32-bit float accumulate in pJ (45 nm, Horowitz 2014)"),
+) -> None:
+    """Sparse event-driven inference analysis: spikes per neuron, synaptic operations vs ANN MACs, and energy
+    per layer; writes activity.json, activity.csv and activity.png into the run directory."""
+    import torch
+
+    from spikegrad.analysis.activity import EnergyModel, measure_activity
+    from spikegrad.analysis.activity_plot import plot_activity
+    from spikegrad.errors import ConfigError
+    from spikegrad.train import build_experiment, load_config
+    from spikegrad.train.checkpoint import load_weights
+    from spikegrad.train.classification import ClassificationExperiment
+    from spikegrad.train.trainer import Trainer
+
+    try:
+        if samples < 0 or batch_size < 1:
+            raise ConfigError("samples" if samples < 0 else "batch_size", "must be >= 0 (samples) and >= 1 (batch size)")
+        energy = EnergyModel(e_mac_pj=e_mac, e_ac_pj=e_ac)
+        config = load_config(run_dir / "config.yaml")
+        if data_dir is not None:
+            config = dataclasses.replace(config, data_dir=str(data_dir))
+        experiment = build_experiment(config)
+        if not isinstance(experiment, ClassificationExperiment):
+            raise ConfigError("run_dir", f"recipe {config.recipe!r} is not a classification run; analyze needs one")
+        load_weights(run_dir, experiment.model)
+        inputs, labels = experiment.split(split)
+        count = len(labels) if samples == 0 else min(samples, len(labels))
+        generator = Trainer(experiment, run_dir, console)._eval_generator()
+        outputs: list = []
+
+        def batches():
+            for start in range(0, count, batch_size):
+                spikes = experiment.parts.encode(inputs[start:min(start + batch_size, count)], generator)
+                yield spikes.to(experiment.device)
+
+        model = experiment.model
+        handle = model.register_forward_hook(lambda module, args, out: outputs.append(out[0].detach().cpu()))
+        try:
+            report = measure_activity(model, batches(), energy)
+        finally:
+            handle.remove()
+        predicted = torch.cat([experiment.parts.predict(out) for out in outputs])
+        accuracy = float((predicted == labels[:count]).float().mean())
+        written = report.write(run_dir)
+        plot = plot_activity(report, run_dir / "activity.png", title=f"{config.recipe} ({config.method}), {split} split")
+    except SpikegradError as err:
+        _fail(err)
+    table = Table(title=f"{config.recipe}: event-driven inference, {count} {split} samples, T = {report.steps}")
+    for column in ("layer", "kind", "spikes/neuron/sample", "SynOps/sample", "ANN MACs/sample", "SNN uJ", "ANN uJ"):
+        table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
+    for row in report.rows():
+        synapse = row["role"] == "synapse"
+        table.add_row(row["layer"], row["kind"], f"{row['spikes_per_neuron_per_sample']:.3f}",
+                      f"{row['synops_per_sample']:.4g}" if synapse else "", f"{row['ann_macs_per_sample']:.4g}" if synapse else "",
+                      f"{row['snn_energy_uj']:.4g}" if synapse else "", f"{row['ann_energy_uj']:.4g}" if synapse else "")
+    totals = report.totals()
+    table.add_row("total", "", "", f"{totals['synops_per_sample']:.4g}", f"{totals['ann_macs_per_sample']:.4g}",
+                  f"{totals['snn_energy_uj']:.4g}", f"{totals['ann_energy_uj']:.4g}")
+    Console(width=None if Console().is_terminal else 150).print(table)
+    console.print(f"accuracy on these samples {accuracy:.4f}; energy ANN/SNN {totals['energy_ratio_ann_over_snn']:.3g} "
+                  f"(E_MAC {e_mac:g} pJ, E_AC {e_ac:g} pJ); wrote {written['json']}, {written['csv']}, {plot}")
+    summary = {"run_dir": str(run_dir), "split": split, "samples": count, "accuracy": accuracy, **totals}
+    (run_dir / "activity-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 @app.command()
