@@ -8,7 +8,14 @@ T = 5, tau_m 5, tau_s 2, threshold 1; analog input repeated over time through th
 (``encoding=rate`` for Bernoulli rate coding instead); the trace loss against an all-ones desired train,
 summed over the batch; prediction by the largest summed output trace; AdamW lr 5e-4 (weight decay 0.01,
 PyTorch's default), ExponentialLR 0.985 per epoch, global gradient-norm clip 1, weights clamped to [-4, 4]
-after every step. Epoch counts are the configs' (MNIST 200, CIFAR10 300, N-MNIST 100).
+after every step; the NA code's augmentations. Epochs: the configs' (MNIST 200, CIFAR10 300, N-MNIST 100;
+Fashion-MNIST 200 from TSSL-BP's ``FashionMNIST_CNN.yaml``, whose network ``na-fmnist`` uses with NA's
+neuron and training settings: UNVERIFIED, the NA paper's Fashion-MNIST setup is not known).
+``na-nmnist`` follows NA's ``NMNIST_CNN.yaml`` (T = 30, tau_m 8, tau_s 4, batch 50, count loss 15/3); its
+300 ms / 30-bin binning is UNVERIFIED (the original used a MATLAB-preprocessed copy).
+
+``train_limit`` / ``test_limit`` (0 = all) train and test on evenly spaced subsets, for quick runs. On a
+shared CPU, ``OMP_NUM_THREADS=1`` is much faster than two spinning threads.
 """
 
 from __future__ import annotations
