@@ -100,8 +100,7 @@ def analyze(
     e_mac: float = typer.Option(4.6, help="energy of one 32-bit float MAC in pJ (45 nm, Horowitz 2014)"),
     e_ac: float = typer.Option(0.9, help="energy of one 32-bit float accumulate in pJ (45 nm, Horowitz 2014)"),
 ) -> None:
-    """Sparse event-driven inference analysis: spikes per neuron, synaptic operations vs ANN MACs, and energy
-    per layer; writes activity.json, activity.csv and activity.png into the run directory."""
+    """Event-driven inference analysis per layer: spikes/neuron, SynOps vs ANN MACs, energy (activity.json/.csv/.png)."""
     import torch
 
     from spikegrad.analysis.activity import EnergyModel, measure_activity
