@@ -55,7 +55,8 @@ class SparseSpikes:
         parts = [torch.unique(torch.as_tensor(np.asarray(s), dtype=torch.int64)) for s in samples]
         bad = [i for i, p in enumerate(parts) if p.numel() and (p[0] < 0 or p[-1] >= size)]
         if bad:
-            raise ShapeError(f"sample {bad[0]} indices", f"flat indices in 0..{size - 1} of {tuple(shape)}", "out of range")
+            expected = f"flat indices in 0..{size - 1} of {tuple(shape)}"
+            raise ShapeError(f"sample {bad[0]} indices", expected, "out of range")
         counts = torch.tensor([0] + [p.numel() for p in parts], dtype=torch.int64)
         indices = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
         return cls(shape, indices, counts.cumsum(0))
@@ -210,7 +211,8 @@ class EventClassificationExperiment(ClassificationExperiment):
             else:
                 spikes, labels = self.load_events(name)
                 if len(spikes) != len(labels):
-                    raise ShapeError(f"{name} split", "one label per sample", f"{len(spikes)} samples, {len(labels)} labels")
+                    got = f"{len(spikes)} samples, {len(labels)} labels"
+                    raise ShapeError(f"{name} split", "one label per sample", got)
                 self._splits[name] = (spikes, labels.to(torch.int64))
         return self._splits[name]  # type: ignore[return-value]
 
