@@ -127,6 +127,38 @@ def test_backward_matches_autograd_of_step_loop(params, estimator):
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
 
 
+ONE_OUTPUT_CASES = [
+    pytest.param(p, used, id=f"{i}-{used}")
+    for p, i in zip(PARAMS, IDS)
+    for used in ("spikes", "membrane", "final_v", "final_i")
+    if used != "final_i" or p.syn_decay is not None
+]
+
+
+@pytest.mark.parametrize(("params", "used"), ONE_OUTPUT_CASES)
+def test_backward_with_one_output_used_matches_step_loop(params, used):
+    """Outputs without a gradient reach the backward as None (not zero-filled); each alone is right."""
+    x, state = _inputs(params)
+    weights = torch.randn_like(x)
+    grads = []
+    for runner in ("scan", "loop"):
+        xx = x.clone().requires_grad_()
+        if runner == "scan":
+            out = neuron_scan(xx, params, FastSigmoid(slope=5.0), state)
+            spikes, membrane, final = out.spikes, out.membrane, out.state
+        else:
+            spikes, membrane, final = _step_loop(xx, params, FastSigmoid(slope=5.0), state)
+        loss = {
+            "spikes": lambda: (spikes * weights).sum(),
+            "membrane": lambda: (membrane * weights).sum(),
+            "final_v": lambda: (final.v * weights[0]).sum(),
+            "final_i": lambda: (final.i * weights[0]).sum(),
+        }[used]()
+        (grad,) = torch.autograd.grad(loss, xx)
+        grads.append(grad)
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+
+
 def test_gradient_reaches_initial_state():
     params = CUBAParameters(tau_mem=5.0, tau_syn=2.0)
     x, state = _inputs(params)

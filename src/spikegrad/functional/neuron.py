@@ -167,18 +167,23 @@ def check_state(params: NeuronParameters, state: NeuronState, step_shape: torch.
         raise ConfigError("state", f"{type(params).__name__} has no synaptic current; pass NeuronState(v) with i=None")
 
 
-def charge(x: torch.Tensor, state: NeuronState, params: NeuronParameters) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """One charge step: returns ``(h, i)`` with ``h = beta v + i`` and ``i = alpha i_prev + x`` (or ``x``)."""
+def charge(
+    x: torch.Tensor, state: NeuronState, params: NeuronParameters, out: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """One charge step: returns ``(h, i)`` with ``h = beta v + i`` and ``i = alpha i_prev + x`` (or ``x``).
+
+    ``out``: optional tensor to write ``h`` into (the scan passes its membrane record's slice).
+    """
     alpha = params.syn_decay
     current = x if alpha is None else torch.add(x, state.i, alpha=alpha)
-    h = torch.add(current, state.v, alpha=params.mem_decay)
+    h = torch.add(current, state.v, alpha=params.mem_decay, out=out)
     return h, (None if alpha is None else current)
 
 
 def reset(h: torch.Tensor, s: torch.Tensor, params: NeuronParameters) -> torch.Tensor:
     """Membrane after the spike ``s`` (see :class:`Reset`)."""
     if params.reset is Reset.SUBTRACT:
-        return h - params.threshold * s
+        return torch.sub(h, s, alpha=params.threshold)
     if params.reset is Reset.ZERO:
         return h * (1.0 - s)
     return h

@@ -39,30 +39,37 @@ from spikegrad.functional.neuron import (
 from spikegrad.grad.base import SpikeEstimator
 
 
-def _reset_partials(h: torch.Tensor, s: torch.Tensor, params: NeuronParameters) -> tuple[Any, Any]:
-    """``(dv/dh, dv/ds)`` of :func:`~spikegrad.functional.neuron.reset` (scalars or tensors)."""
-    if params.reset is Reset.SUBTRACT:
-        return 1.0, -params.threshold
-    if params.reset is Reset.ZERO:
-        return 1.0 - s, -h
-    return 1.0, 0.0
+def _through_reset(
+    h: torch.Tensor, centred: torch.Tensor, slope: Any, params: NeuronParameters, estimator: SpikeEstimator
+) -> torch.Tensor | None:
+    """``dv/dh + dv/ds * sigma'`` of :func:`~spikegrad.functional.neuron.reset` (``None`` when it is 1).
+
+    The ``dv/ds`` term is dropped under ``detach_reset``; ``slope`` is only read when it is kept.
+    """
+    if params.reset is Reset.NONE or (params.reset is Reset.SUBTRACT and params.detach_reset):
+        return None
+    if params.reset is Reset.SUBTRACT:  # 1 - theta sigma'
+        return torch.mul(slope, -params.threshold).add_(1.0)
+    keep = torch.sub(1.0, estimator.forward(centred))  # ZERO: dv/dh = 1 - s, dv/ds = -h
+    return keep if params.detach_reset else keep.sub_(h * slope)
 
 
 class _NeuronScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x, v0, i0, params: NeuronParameters, estimator: SpikeEstimator):  # type: ignore[override]
+        ctx.set_materialize_grads(False)  # unused outputs (often the membrane) get no zero-filled gradient
         membrane = torch.empty_like(x)
         spikes = torch.empty_like(x)
         state = NeuronState(v0, i0)
         for t in range(x.shape[0]):
-            h, current = charge(x[t], state, params)
-            membrane[t] = h
-            s = estimator.forward(h - params.threshold)
-            spikes[t] = s
+            h, current = charge(x[t], state, params, out=membrane[t])
+            s = estimator.fire(h, params.threshold, out=spikes[t])
             state = NeuronState(reset(h, s, params), current)
         ctx.save_for_backward(membrane)
         ctx.params, ctx.estimator = params, estimator
         v_final, i_final = state
+        if v_final._base is not None:  # no reset: v is a slice of the membrane record; return its own tensor
+            v_final = v_final.clone()
         return spikes, membrane, v_final, (i_final if i_final is not None else v_final.new_empty(0))
 
     @staticmethod
@@ -72,27 +79,40 @@ class _NeuronScan(torch.autograd.Function):
         estimator: SpikeEstimator = ctx.estimator
         beta, alpha = params.mem_decay, params.syn_decay
         grad_x = torch.empty_like(membrane)
-        g_v = torch.zeros_like(membrane[0]) if g_v is None else g_v
-        g_i = None if alpha is None else (torch.zeros_like(membrane[0]) if g_i is None else g_i)
+        # dL/dh_t goes straight into grad_x[t] without a synaptic current; with one, into two scratch steps
+        scratch = None if alpha is None else torch.empty_like(membrane[:2])
+        # the gradient reaching the state after step t is (factor * incoming); grad_x[t+1] gives the next one
+        v_in, v_factor = g_v, 1.0
+        i_in, i_factor = g_i, 1.0
         for t in range(membrane.shape[0] - 1, -1, -1):
             h = membrane[t]
             centred = h - params.threshold
-            slope = estimator.derivative(centred)
-            dv_dh, dv_ds = _reset_partials(h, estimator.forward(centred), params)
-            through_v = dv_dh if params.detach_reset else dv_dh + dv_ds * slope
-            g_h = g_v * through_v
+            needs_slope = g_spikes is not None or not (params.detach_reset or params.reset is Reset.NONE)
+            slope = estimator.derivative(centred) if needs_slope else None
+            through = _through_reset(h, centred, slope, params, estimator)
+            g_h = grad_x[t] if scratch is None else scratch[t % 2]
+            started = False
             if g_spikes is not None:
-                g_h = g_h + g_spikes[t] * slope
+                torch.mul(g_spikes[t], slope, out=g_h)
+                started = True
+            if v_in is not None:
+                if through is None:
+                    g_h.add_(v_in, alpha=v_factor) if started else torch.mul(v_in, v_factor, out=g_h)
+                else:
+                    g_h.addcmul_(v_in, through, value=v_factor) if started else torch.mul(v_in, through, out=g_h).mul_(v_factor)
+                started = True
             if g_membrane is not None:
-                g_h = g_h + g_membrane[t]
-            if alpha is None:
-                grad_x[t] = g_h
-            else:
-                g_current = g_h + g_i
-                grad_x[t] = g_current
-                g_i = alpha * g_current
-            g_v = beta * g_h
-        return grad_x, g_v, g_i, None, None
+                g_h.add_(g_membrane[t]) if started else g_h.copy_(g_membrane[t])
+                started = True
+            if not started:
+                g_h.zero_()
+            v_in, v_factor = g_h, beta
+            if scratch is not None:  # dL/di_t = dL/dh_t + alpha dL/di_{t+1}
+                torch.add(g_h, i_in, alpha=i_factor, out=grad_x[t]) if i_in is not None else grad_x[t].copy_(g_h)
+                i_in, i_factor = grad_x[t], alpha
+        grad_v0 = None if v_in is None else v_in * v_factor
+        grad_i0 = None if (alpha is None or i_in is None) else i_in * i_factor
+        return grad_x, grad_v0, grad_i0, None, None
 
 
 def neuron_scan(

@@ -20,12 +20,33 @@ from abc import ABC, abstractmethod
 import torch
 
 
+def heaviside(x: torch.Tensor, *, strict: bool = False) -> torch.Tensor:
+    """Step ``H(x)`` in ``x``'s dtype: 1 where ``x >= 0`` (``x > 0`` if ``strict``), else 0.
+
+    The comparison writes straight into a float tensor, which on the CPU is about 4x faster than casting
+    a bool result (``(x >= 0).to(x.dtype)``); the values are identical.
+    """
+    out = torch.empty_like(x)
+    return torch.gt(x, 0, out=out) if strict else torch.ge(x, 0, out=out)
+
+
 class SpikeEstimator(ABC):
     """Base class of spike-derivative estimators (see the module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Heaviside step ``H(x)`` with ``H(0) = 1``, in ``x``'s dtype."""
-        return (x >= 0).to(x.dtype)
+        return heaviside(x)
+
+    def fire(self, v: torch.Tensor, threshold: float, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Spikes of the membrane ``v``: ``forward(v - threshold)``, written into ``out`` when given.
+
+        For the Heaviside step this compares ``v >= threshold`` directly (the same values: the rounded
+        difference of two floats has the sign of the exact one) and skips the subtraction.
+        """
+        if type(self).forward is SpikeEstimator.forward:
+            return torch.ge(v, threshold, out=torch.empty_like(v) if out is None else out)
+        s = self.forward(v - threshold)
+        return s if out is None else out.copy_(s)
 
     @abstractmethod
     def derivative(self, x: torch.Tensor) -> torch.Tensor:

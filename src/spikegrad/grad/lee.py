@@ -37,7 +37,7 @@ import math
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.grad.base import SpikeEstimator
+from spikegrad.grad.base import SpikeEstimator, heaviside
 
 EPSILON = 1e-3
 """The reference code's guard for "no spike": ``LF > 1e-3`` and ``gamma < 1e-3``."""
@@ -119,10 +119,10 @@ class SpikeGated(SpikeEstimator):
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x > 0).to(x.dtype)
+        return heaviside(x, strict=True)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return (x > 0).to(x.dtype)
+        return heaviside(x, strict=True)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         return torch.clamp(x, min=0.0)
