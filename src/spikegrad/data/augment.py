@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
+from spikegrad.data.color import hsv_to_rgb, rgb_to_hsv
 from spikegrad.errors import ConfigError, ShapeError
 
 
@@ -29,3 +32,44 @@ def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Genera
     flip = torch.rand(images.shape[0], generator=generator) < 0.5
     shifted[flip] = shifted[flip].flip(-1)
     return shifted
+
+
+def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
+    """Rotate each image by a uniform angle in ``[-max_degrees, max_degrees]`` about its centre (nearest
+    neighbour, zero fill: torchvision's ``RandomRotation`` defaults)."""
+    if max_degrees <= 0:
+        return images
+    angles = (torch.rand(images.shape[0], generator=generator) * 2 - 1) * math.radians(max_degrees)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    zeros = torch.zeros_like(cos)
+    theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
+    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
+
+
+def random_hflip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror each image ``[B, C, H, W]`` left-right with probability 1/2."""
+    flip = torch.rand(images.shape[0], generator=generator) < 0.5
+    images = images.clone()
+    images[flip] = images[flip].flip(-1)
+    return images
+
+
+def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
+    """Brightness and contrast factors in ``[1 - strength, 1 + strength]``, then a hue shift in
+    ``[-strength, strength]`` turns (CIFAR10: ColorJitter(0.2, 0.2, hue=0.2); UNVERIFIED: torchvision applies
+    the three in a random order, here in this fixed order)."""
+    if strength <= 0:
+        return images
+    batch = images.shape[0]
+
+    def factor() -> torch.Tensor:
+        return (1 + (torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1, 1)
+
+    images = (images * factor()).clamp(0, 1)
+    grey = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).mean((1, 2)).view(batch, 1, 1, 1)
+    images = ((images - grey) * factor() + grey).clamp(0, 1)
+    hsv = rgb_to_hsv(images)
+    shift = ((torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1)
+    hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
+    return hsv_to_rgb(hsv).clamp(0, 1)

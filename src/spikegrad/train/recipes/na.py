@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from spikegrad.data.augment import random_shift
+from spikegrad.data.augment import color_jitter, random_hflip, random_rotation, random_shift
 from spikegrad.data.registry import load_split
 from spikegrad.data.split import ImageSplit
 from spikegrad.encoding import poisson_encode
@@ -84,66 +84,6 @@ def gradient_of(config: RunConfig) -> NAGradient:
 
 def _chunk(config: RunConfig) -> int | None:
     return config.param("chunk_elements") or None
-
-
-# -- augmentation on float batches [B, C, H, W] in [0, 1] ---------------------------------------------
-
-def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
-    """Rotate each image by a uniform angle in ``[-max_degrees, max_degrees]`` about its centre (nearest
-    neighbour, zero fill: torchvision's ``RandomRotation`` defaults)."""
-    if max_degrees <= 0:
-        return images
-    angles = (torch.rand(images.shape[0], generator=generator) * 2 - 1) * math.radians(max_degrees)
-    cos, sin = torch.cos(angles), torch.sin(angles)
-    zeros = torch.zeros_like(cos)
-    theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
-    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
-
-
-def random_hflip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    flip = torch.rand(images.shape[0], generator=generator) < 0.5
-    images = images.clone()
-    images[flip] = images[flip].flip(-1)
-    return images
-
-
-def _rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
-    r, g, b = rgb.unbind(1)
-    high, argmax = rgb.max(1)
-    low = rgb.min(1).values
-    span = high - low
-    safe = torch.where(span > 0, span, torch.ones_like(span))
-    hue = torch.stack([((g - b) / safe) % 6, (b - r) / safe + 2, (r - g) / safe + 4], 1).gather(1, argmax.unsqueeze(1)).squeeze(1)
-    hue = torch.where(span > 0, hue / 6, torch.zeros_like(hue))
-    sat = torch.where(high > 0, span / torch.where(high > 0, high, torch.ones_like(high)), torch.zeros_like(high))
-    return torch.stack([hue, sat, high], 1)
-
-
-def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
-    hue, sat, val = hsv.unbind(1)
-    k = torch.stack([(5 + hue * 6) % 6, (3 + hue * 6) % 6, (1 + hue * 6) % 6], 1)
-    return val.unsqueeze(1) - (val * sat).unsqueeze(1) * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
-
-
-def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
-    """Brightness and contrast factors in ``[1 - strength, 1 + strength]``, then a hue shift in
-    ``[-strength, strength]`` turns (CIFAR10: ColorJitter(0.2, 0.2, hue=0.2); UNVERIFIED: torchvision applies
-    the three in a random order, here in this fixed order)."""
-    if strength <= 0:
-        return images
-    batch = images.shape[0]
-
-    def factor() -> torch.Tensor:
-        return (1 + (torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1, 1)
-
-    images = (images * factor()).clamp(0, 1)
-    grey = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).mean((1, 2)).view(batch, 1, 1, 1)
-    images = ((images - grey) * factor() + grey).clamp(0, 1)
-    hsv = _rgb_to_hsv(images)
-    shift = ((torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1)
-    hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
-    return _hsv_to_rgb(hsv).clamp(0, 1)
 
 
 # -- the classification experiment --------------------------------------------------------------------
