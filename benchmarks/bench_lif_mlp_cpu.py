@@ -28,6 +28,7 @@ Run from the repository root::
     python benchmarks/bench_lif_mlp_cpu.py                    # both tables
     python benchmarks/bench_lif_mlp_cpu.py --rounds 2         # every (library, size) run twice
     python benchmarks/bench_lif_mlp_cpu.py --skip-linearity --sizes 100 --iters 5
+    python benchmarks/bench_lif_mlp_cpu.py --keep-memory    # every library with freed memory kept (as `spikegrad train`)
 """
 
 from __future__ import annotations
@@ -415,8 +416,10 @@ def wait_until_quiet(threshold: float | None, timeout: float) -> float:
     return busy
 
 
-def spawn(extra: list[str], threads: int) -> dict:
+def spawn(extra: list[str], threads: int, keep_memory: bool = False) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    if keep_memory:
+        extra = extra + ["--_keep-memory"]
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out = f.name
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", "--_json-out", out, "--threads", str(threads)]
@@ -450,6 +453,7 @@ def run_comparison(args, save=lambda results: None) -> list[dict]:
                         "--_iters", str(iters), "--_logits-out", str(logits_path),
                     ] + (["--_rates"] if args.rates else []),
                     args.threads,
+                    args.keep_memory,
                 )
                 r["round"] = round_index
                 r["cpu_busy_before"] = busy
@@ -543,6 +547,10 @@ def parse_args(argv=None):
         help="run nothing: print the tables pooled from earlier --json files (medians of the per-run medians)",
     )
     p.add_argument("--json", type=Path, help="also write every raw result to this JSON file")
+    p.add_argument(
+        "--keep-memory", action="store_true",
+        help="every worker (all libraries) first calls spikegrad.runtime.keep_freed_memory(), as `spikegrad train` does",
+    )
     # Internal: worker mode.
     p.add_argument("--_worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--_json-out", help=argparse.SUPPRESS)
@@ -553,12 +561,18 @@ def parse_args(argv=None):
     p.add_argument("--_logits-out", help=argparse.SUPPRESS)
     p.add_argument("--_rates", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--_linearity", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--_keep-memory", action="store_true", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args._worker:
+        if args._keep_memory:
+            import_spikegrad()
+            from spikegrad.runtime import keep_freed_memory
+
+            keep_freed_memory()
         if args._linearity:
             result = worker_linearity(args)
         else:
@@ -604,7 +618,7 @@ def main(argv=None) -> None:
         extra = ["--_linearity", "--linear-batch", str(args.linear_batch), "--linear-iters", str(args.linear_iters)]
         extra += ["--linear-steps", *map(str, args.linear_steps), "--naive-steps", *map(str, args.naive_steps)]
         wait_until_quiet(args.quiet_below, args.quiet_timeout)
-        raw["linearity"] = spawn(extra, args.threads)
+        raw["linearity"] = spawn(extra, args.threads, args.keep_memory)
         print("\n" + linearity_table(raw["linearity"]))
     if args.json:
         args.json.write_text(json.dumps(raw, indent=1))

@@ -20,6 +20,16 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console(stderr=True)
 
 
+RELEASE_MEMORY_HELP = "return freed memory to the OS after every step (default: keep it for reuse; faster on the CPU)"
+
+
+def _memory_policy(release_memory: bool) -> None:
+    if not release_memory:
+        from spikegrad.runtime import keep_freed_memory
+
+        keep_freed_memory()
+
+
 def _fail(err: SpikegradError) -> None:
     console.print(f"[bold red]error:[/] {escape(str(err))}", soft_wrap=True, highlight=False)
     raise typer.Exit(code=1)
@@ -37,8 +47,10 @@ def train(
     out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
     set_: list[str] = typer.Option([], "--set", help="override a setting: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
+    release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
+    _memory_policy(release_memory)
     from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe, load_config
     from spikegrad.train.config import parse_set_options
 
@@ -70,8 +82,10 @@ def evaluate(
     run_dir: Path = typer.Argument(..., help="a run directory written by `spikegrad train`"),
     data_dir: Optional[Path] = typer.Option(None, help="evaluate on this dataset folder instead of the run's"),
     split: str = typer.Option("test", help="test, train or all"),
+    release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Evaluate a trained run on a data directory of the same format; prints and writes eval-<split>.json."""
+    _memory_policy(release_memory)
     from spikegrad.train import build_experiment, load_config
     from spikegrad.train.checkpoint import load_weights
     from spikegrad.train.trainer import Trainer

@@ -67,12 +67,17 @@ class _SLAYERSpike(torch.autograd.Function):
         ctx.save_for_backward(output[1])
         ctx.theta, ctx.ts, ctx.estimator = theta, ts, estimator
         ctx.mark_non_differentiable(output[1], output[2])
+        ctx.set_materialize_grads(False)  # no zero-filled gradients for them (or for unused spikes)
 
     @staticmethod
     def backward(ctx: Any, grad_spikes, grad_membrane, grad_pending):  # type: ignore[override]
+        if grad_spikes is None:
+            return None, None, None, None, None, None
         (membrane,) = ctx.saved_tensors
-        rho = ctx.estimator.derivative(membrane - ctx.theta)
-        return grad_spikes * (ctx.ts * rho), None, None, None, None, None
+        grad_u = ctx.estimator.derivative(membrane - ctx.theta).mul_(grad_spikes)
+        if ctx.ts != 1.0:
+            grad_u.mul_(ctx.ts)
+        return grad_u, None, None, None, None, None
 
 
 def slayer_spike(

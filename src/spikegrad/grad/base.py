@@ -50,7 +50,7 @@ class SpikeEstimator(ABC):
 
     @abstractmethod
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        """The surrogate ``ds/dx`` evaluated at ``x = v - theta``."""
+        """The surrogate ``ds/dx`` evaluated at ``x = v - theta``: a new tensor, which callers may modify."""
 
     @abstractmethod
     def primitive(self, x: torch.Tensor) -> torch.Tensor:

@@ -146,7 +146,7 @@ class ExponentialPDF(SpikeEstimator):
         return cls(tau=tau_rho * theta, scale=scale_rho)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
-        return self.scale / self.tau * torch.exp(-x.abs() / self.tau)
+        return x.abs().mul_(-1.0 / self.tau).exp_().mul_(self.scale / self.tau)  # in place on one buffer
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:
         decay = torch.exp(-x.abs() / self.tau)
