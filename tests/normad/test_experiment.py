@@ -45,8 +45,8 @@ def test_three_layer_network_learns_a_short_mapping():
         training=dataclasses.replace(base.training, epochs=40),
     )
     result = run_three_layer(config, seed=1)
-    assert len(result.correlations) == 41 and result.correlations[0] == 0.0
-    assert max(result.correlations) > 0.3
+    assert result.correlations[0] == 0.0 and max(result.correlations) > 0.3
+    assert len(result.correlations) == 41 or (result.solved and len(result.correlations) == result.epochs_to_solve + 1)
     assert result.rasters.desired.shape == (1000, 1, 1) and result.rasters.desired.sum() == 2
 
 

@@ -82,14 +82,57 @@ def test_b5_6_missed_output_spike_moves_the_hidden_spike_earlier(output_weight, 
     assert sign * (hidden_step_direction @ dhat).item() > 0  # w2 > 0: the hidden spike moves earlier
 
 
-def test_b5_6_error_long_after_the_hidden_spike_moves_it_later():
+@pytest.mark.parametrize("membrane_tau_ms, lag_steps, earlier", [
+    (10.0, 60, True),  # exact h (tau_L = 10 ms): the PSP still rises 6 ms after the spike (d(g)/dt > 0 up to 8.4 ms)
+    (10.0, 150, False),  # 15 ms later it decays: an earlier spike would have decayed more
+    (None, 60, False),  # default g = kappa * h_hat (tau_L' = 1 ms) already calls 6 ms "decaying" (sign flip at 3.6 ms)
+])
+def test_b5_6_error_after_the_hidden_spike_follows_the_sign_of_the_psp_slope(membrane_tau_ms, lag_steps, earlier):
     net, inputs, hidden_step = _one_hidden_spike_network(3000.0)
     record = net(inputs)
     desired = torch.zeros_like(record.output)
-    desired[hidden_step + 60] = 1.0  # 6 ms later d(g)/dt < 0: an earlier spike would have decayed more
-    NormAD(net).accumulate(record, desired)
+    desired[hidden_step + lag_steps] = 1.0
+    NormAD(net, NormADParameters(hidden=HiddenParameters(membrane_tau_ms=membrane_tau_ms))).accumulate(record, desired)
     dhat = membrane_response(record.layers[0].input_traces, net.kernel, 1.0, 300.0, net.dt_ms)[hidden_step, 0]
-    assert (-net.weights[0].grad[0] @ dhat).item() < 0
+    assert ((-net.weights[0].grad[0] @ dhat).item() > 0) == earlier
+
+
+@pytest.mark.parametrize("membrane_tau_ms, lag_ms, downhill", [
+    (10.0, 1.0, True), (10.0, 6.0, True), (10.0, 15.0, True), (None, 1.0, True), (None, 15.0, True),
+    (None, 6.0, False),  # the default kernel (tau_L' = 1 ms) goes uphill: the finite differences tell them apart
+])
+def test_hidden_direction_descends_the_potential_cost_by_finite_differences(membrane_tau_ms, lag_ms, downhill):
+    """Issue 4 check: a step of the hidden weights along the rule's direction must raise the output potential
+    at a missed desired spike (descend J = -e V_k(t)), measured by central finite differences of the
+    simulated membrane (dt = 0.01 ms, the hidden spike moves by several steps, no spike created or lost).
+    With the default kernel (tau_L' = 1 ms in the spike-time terms) the 6 ms case goes uphill."""
+    dt = 0.01
+    net = NormADNetwork([3, 1, 1], dt_ms=dt)
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[9000.0, 7000.0, 8000.0]], dtype=torch.float64))
+        net.weights[1].fill_(3000.0)
+    inputs = torch.zeros(4000, 1, 3, dtype=torch.float64)
+    inputs[[0, 50, 100], 0, [0, 1, 2]] = 1.0
+    record = net(inputs)
+    (hidden_step,) = record.layers[0].spikes[:, 0, 0].nonzero().flatten().tolist()
+    error_step = hidden_step + round(lag_ms / dt)
+    desired = torch.zeros_like(record.output)
+    desired[error_step] = 1.0
+    assert record.output.sum() == 0
+    NormAD(net, NormADParameters(hidden=HiddenParameters(membrane_tau_ms=membrane_tau_ms))).accumulate(record, desired)
+    direction = -net.weights[0].grad.clone()
+    potentials, steps = [], []
+    for sign in (1.0, -1.0):
+        with torch.no_grad():
+            trial = NormADNetwork([3, 1, 1], dt_ms=dt)
+            trial.weights[0].copy_(net.weights[0] + sign * 300.0 * direction)
+            trial.weights[1].copy_(net.weights[1])
+        moved = trial(inputs)
+        steps.append(moved.layers[0].spikes[:, 0, 0].nonzero().flatten().tolist())
+        potentials.append(moved.layers[1].membrane_mv[error_step, 0, 0].item())
+    assert len(steps[0]) == len(steps[1]) == 1  # no spike created or lost
+    assert abs(steps[0][0] - steps[1][0]) >= 4  # the spike really moved
+    assert (potentials[0] > potentials[1]) == downhill  # downhill for J = -e V_k(t_error), e = +1
 
 
 def test_two_hidden_layers_carry_the_error_through_spike_times():
@@ -124,6 +167,9 @@ def test_slope_guard_and_constant_slope():
     assert constant.tolist() == [5.0, 5.0]
     with pytest.raises(ConfigError, match="min_slope"):
         HiddenParameters(min_slope_mv_per_ms=0.0)
+    with pytest.raises(ConfigError, match="membrane_tau_ms"):
+        HiddenParameters(membrane_tau_ms=-1.0)
+    assert HiddenParameters().tau_ms(1.0) == 1.0 and HiddenParameters(membrane_tau_ms=10.0).tau_ms(1.0) == 10.0
 
 
 def test_output_only_rule_leaves_hidden_gradients_empty():

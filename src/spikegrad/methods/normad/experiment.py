@@ -228,6 +228,7 @@ class ThreeLayerConfig:
     training: TrainingConfig = TrainingConfig(
         layers=(LayerTraining(200.0, 1000.0, 20.0), LayerTraining(100.0, 2000.0, 50.0), LayerTraining(300.0, 1000.0, 300.0)),
         epochs=500,
+        hidden_rule=HiddenParameters(membrane_tau_ms=10.0),  # exact membrane kernel in the spike-time terms
     )
     target_correlation: float = 0.9
 

@@ -83,14 +83,20 @@ class NormAD:
         errors = SpikeEvents.of(error)
         if errors.step.numel() == 0:
             return [torch.zeros_like(w) for w in net.weights[:-1]] + [output]
-        table = kernel_slope(error.shape[0], net.kernel, tau, net.neuron, net.dt_ms, output)
+        hidden_tau = self.params.hidden.tau_ms(tau)
+        table = kernel_slope(error.shape[0], net.kernel, hidden_tau, net.neuron, net.dt_ms, output)
+        if hidden_tau != tau:
+            dhats = [
+                membrane_response(layer.input_traces, net.kernel, hidden_tau, net.neuron.capacitance_pf, net.dt_ms)
+                for layer in record.layers[:-1]
+            ]
         hidden = hidden_directions(
             errors,
             error[errors.step, errors.batch, errors.neuron],
             [SpikeEvents.of(layer.spikes) for layer in record.layers[:-1]],
             list(net.weights),
             [layer.input_traces.kappa for layer in record.layers[:-1]],
-            dhats[:-1],
+            dhats[: len(record.layers) - 1],
             table,
             net.neuron,
             self.params.hidden,
