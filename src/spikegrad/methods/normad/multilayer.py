@@ -98,7 +98,7 @@ class HiddenParameters:
             raise ConfigError("membrane_tau_ms", f"must be None or a finite number > 0 ms, got {self.membrane_tau_ms!r}")
 
     def tau_ms(self, tau_prime_ms: float) -> float:
-        """Time constant of :math:`\hat h` in the hidden-layer terms: ``membrane_tau_ms``, or the rule's :math:`\tau_L'`."""
+        r"""Time constant of :math:`\hat h` in the hidden-layer terms: ``membrane_tau_ms``, or the rule's :math:`\tau_L'`."""
         return tau_prime_ms if self.membrane_tau_ms is None else self.membrane_tau_ms
 
 
