@@ -28,7 +28,7 @@ Two implementations, chosen by :class:`FilterMethod` (one dispatch point, :func:
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -84,34 +84,20 @@ def _alpha(x: torch.Tensor, kernel: AlphaKernel, adjoint: bool) -> torch.Tensor:
     return w
 
 
-class _FIRFilter(torch.autograd.Function):
+class _LinearFilter(torch.autograd.Function):
+    """``implementation(x, kernel, adjoint)`` (:func:`_fir` or :func:`_alpha`); its backward is the adjoint."""
+
     @staticmethod
-    def forward(x: torch.Tensor, kernel: torch.Tensor, adjoint: bool) -> torch.Tensor:  # type: ignore[override]
-        return _fir(x, kernel, adjoint)
+    def forward(x: torch.Tensor, implementation: Callable, kernel: Any, adjoint: bool) -> torch.Tensor:  # type: ignore[override]
+        return implementation(x, kernel, adjoint)
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
-        _, kernel, adjoint = inputs
-        ctx.kernel, ctx.adjoint = kernel, adjoint
+        _, ctx.implementation, ctx.kernel, ctx.adjoint = inputs
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
-        return _FIRFilter.apply(grad, ctx.kernel, not ctx.adjoint), None, None
-
-
-class _AlphaFilter(torch.autograd.Function):
-    @staticmethod
-    def forward(x: torch.Tensor, kernel: AlphaKernel, adjoint: bool) -> torch.Tensor:  # type: ignore[override]
-        return _alpha(x, kernel, adjoint)
-
-    @staticmethod
-    def setup_context(ctx: Any, inputs: tuple, output: torch.Tensor) -> None:
-        _, kernel, adjoint = inputs
-        ctx.kernel, ctx.adjoint = kernel, adjoint
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor):  # type: ignore[override]
-        return _AlphaFilter.apply(grad, ctx.kernel, not ctx.adjoint), None, None
+        return _LinearFilter.apply(grad, ctx.implementation, ctx.kernel, not ctx.adjoint), None, None, None
 
 
 def _check(x: torch.Tensor, name: str) -> None:
@@ -127,7 +113,7 @@ def fir_filter(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     _check(x, "fir_filter input")
     if kernel.dim() != 1:
         raise ShapeError("fir_filter kernel", "[K]", tuple(kernel.shape))
-    return _FIRFilter.apply(x, kernel.detach(), False)
+    return _LinearFilter.apply(x, _fir, kernel.detach(), False)
 
 
 def fir_correlate(g: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -135,7 +121,7 @@ def fir_correlate(g: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     _check(g, "fir_correlate input")
     if kernel.dim() != 1:
         raise ShapeError("fir_correlate kernel", "[K]", tuple(kernel.shape))
-    return _FIRFilter.apply(g, kernel.detach(), True)
+    return _LinearFilter.apply(g, _fir, kernel.detach(), True)
 
 
 def psp(x: torch.Tensor, kernel: AlphaKernel, method: FilterMethod = FilterMethod.IIR) -> torch.Tensor:
@@ -146,13 +132,13 @@ def psp(x: torch.Tensor, kernel: AlphaKernel, method: FilterMethod = FilterMetho
     """
     _check(x, "psp input")
     if method is FilterMethod.IIR:
-        return _AlphaFilter.apply(x, kernel, False)
-    return _FIRFilter.apply(x, kernel.tensor(x.dtype, x.device), False)
+        return _LinearFilter.apply(x, _alpha, kernel, False)
+    return _LinearFilter.apply(x, _fir, kernel.tensor(x.dtype, x.device), False)
 
 
 def psp_adjoint(g: torch.Tensor, kernel: AlphaKernel, method: FilterMethod = FilterMethod.IIR) -> torch.Tensor:
     """SLAYER's error reassignment ``(eps ⊙ g)[n] = sum_k eps[k] g[n+k]``, the adjoint of :func:`psp`."""
     _check(g, "psp_adjoint input")
     if method is FilterMethod.IIR:
-        return _AlphaFilter.apply(g, kernel, True)
-    return _FIRFilter.apply(g, kernel.tensor(g.dtype, g.device), True)
+        return _LinearFilter.apply(g, _alpha, kernel, True)
+    return _LinearFilter.apply(g, _fir, kernel.tensor(g.dtype, g.device), True)
