@@ -17,7 +17,11 @@ def _seed() -> None:
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """``../shared/data`` beside the checkout (CI has it); skip the test when it is absent."""
+    """``../shared/data`` beside the checkout (CI has it); skip the test when it is absent.
+
+    Deliberate: the folder is the project's shared real-data store, not part of the repository, so a
+    plain clone elsewhere still runs every test that writes its own files in the official formats.
+    """
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data folder {SHARED_DATA} is absent")
     return SHARED_DATA

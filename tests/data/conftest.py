@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 _IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
               np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
@@ -20,14 +19,6 @@ def idx_bytes(array: np.ndarray) -> bytes:
     """Encode ``array`` as an IDX file: 00 00 <type> <ndim>, big-endian int32 dims, big-endian data."""
     header = bytes([0, 0, _IDX_CODES[array.dtype], array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape)
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The real data folder beside the repository checkout (``<checkout>/../shared/data``)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real data folder {SHARED_DATA} is absent")
-    return SHARED_DATA
 
 
 @pytest.fixture
