@@ -73,11 +73,11 @@ class NormAD:
     def directions(self, record: NetworkRecord, error: torch.Tensor) -> list[torch.Tensor | None]:
         r"""Unit-scaled :math:`\Delta W/r` for every weight layer (input first); None where not trained."""
         net, tau = self.network, self.params.tau_prime_ms
-        dhats = [
-            membrane_response(layer.input_traces, net.kernel, tau, net.neuron.capacitance_pf, net.dt_ms)
-            for layer in record.layers
-        ]
-        output = normad_direction(error, dhats[-1])
+
+        def dhat(layer, tau_ms: float) -> torch.Tensor:
+            return membrane_response(layer.input_traces, net.kernel, tau_ms, net.neuron.capacitance_pf, net.dt_ms)
+
+        output = normad_direction(error, dhat(record.layers[-1], tau))
         if self.params.hidden is None or len(record.layers) == 1:
             return [None] * (len(record.layers) - 1) + [output]
         errors = SpikeEvents.of(error)
@@ -85,18 +85,13 @@ class NormAD:
             return [torch.zeros_like(w) for w in net.weights[:-1]] + [output]
         hidden_tau = self.params.hidden.tau_ms(tau)
         table = kernel_slope(error.shape[0], net.kernel, hidden_tau, net.neuron, net.dt_ms, output)
-        if hidden_tau != tau:
-            dhats = [
-                membrane_response(layer.input_traces, net.kernel, hidden_tau, net.neuron.capacitance_pf, net.dt_ms)
-                for layer in record.layers[:-1]
-            ]
         hidden = hidden_directions(
             errors,
             error[errors.step, errors.batch, errors.neuron],
             [SpikeEvents.of(layer.spikes) for layer in record.layers[:-1]],
             list(net.weights),
             [layer.input_traces.kappa for layer in record.layers[:-1]],
-            dhats[: len(record.layers) - 1],
+            [dhat(layer, hidden_tau) for layer in record.layers[:-1]],
             table,
             net.neuron,
             self.params.hidden,
