@@ -84,10 +84,10 @@ class _NeuronScan(torch.autograd.Function):
         # the gradient reaching the state after step t is (factor * incoming); grad_x[t+1] gives the next one
         v_in, v_factor = g_v, 1.0
         i_in, i_factor = g_i, 1.0
+        needs_slope = g_spikes is not None or not (params.detach_reset or params.reset is Reset.NONE)
         for t in range(membrane.shape[0] - 1, -1, -1):
             h = membrane[t]
             centred = h - params.threshold
-            needs_slope = g_spikes is not None or not (params.detach_reset or params.reset is Reset.NONE)
             slope = estimator.derivative(centred) if needs_slope else None
             through = _through_reset(h, centred, slope, params, estimator)
             g_h = grad_x[t] if scratch is None else scratch[t % 2]
