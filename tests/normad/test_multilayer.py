@@ -1,11 +1,12 @@
-"""Oracles B5.5 (spike-time sensitivity vs finite differences) and B5.6 (sign of the hidden update)."""
+"""Oracles B5.5 (spike-time sensitivity vs finite differences) and B5.6 (sign of the hidden update), and the
+near-miss extension of the hidden rule (spikes created at sub-threshold peaks)."""
 
 import pytest
 import torch
 
 from spikegrad.errors import ConfigError
 from spikegrad.methods.normad.kernel import DoubleExponentialKernel, membrane_response
-from spikegrad.methods.normad.multilayer import HiddenParameters, SpikeEvents, kernel_slope, spike_slopes
+from spikegrad.methods.normad.multilayer import HiddenParameters, SpikeEvents, kernel_slope, near_misses, spike_slopes
 from spikegrad.methods.normad.network import NormADNetwork
 from spikegrad.methods.normad.neuron import LIFParameters
 from spikegrad.methods.normad.rule import NormAD, NormADParameters
@@ -179,3 +180,67 @@ def test_output_only_rule_leaves_hidden_gradients_empty():
     desired[hidden_step + 10] = 1.0
     NormAD(net, NormADParameters(hidden=None)).accumulate(record, desired)
     assert net.weights[0].grad is None and net.weights[1].grad.item() == -1.0
+
+
+def test_near_misses_are_sub_threshold_peaks_within_the_margin():
+    # threshold 20 mV: 15 is a peak 5 mV below; 19 is not a peak (it rises to a spike); 25 spikes; 5 is too far below
+    membrane = torch.tensor([0.0, 10.0, 15.0, 12.0, 19.0, 25.0, 0.0, 5.0, 4.0], dtype=torch.float64).reshape(-1, 1, 1)
+    assert near_misses(membrane, NEURON, margin_mv=10.0).step.tolist() == [2]
+    assert near_misses(membrane, NEURON, margin_mv=4.0).step.numel() == 0
+    with pytest.raises(ConfigError, match="near_miss_mv"):
+        HiddenParameters(near_miss_mv=0.0)
+    with pytest.raises(ConfigError, match="near_miss_scale_mv"):
+        HiddenParameters(near_miss_mv=5.0, near_miss_scale_mv=float("nan"))
+
+
+def _silent_hidden_network(output_weight, dt=0.1, steps=300):
+    """The network of ``_one_hidden_spike_network`` with 0.6x the hidden weights: the hidden membrane peaks
+    1.9 mV below threshold (a near miss) and never fires."""
+    net = NormADNetwork([3, 1, 1], dt_ms=dt)
+    with torch.no_grad():
+        net.weights[0].copy_(torch.tensor([[5400.0, 4200.0, 4800.0]], dtype=torch.float64))
+        net.weights[1].fill_(output_weight)
+    inputs = torch.zeros(steps, 1, 3, dtype=torch.float64)
+    inputs[[0, round(0.5 / dt), round(1.0 / dt)], 0, [0, 1, 2]] = 1.0
+    record = net(inputs)
+    assert record.layers[0].spikes.sum() == 0 and record.output.sum() == 0
+    return net, inputs, record
+
+
+@pytest.mark.parametrize("output_weight, sign", [(3000.0, 1.0), (-3000.0, -1.0)])
+def test_near_miss_lets_a_missed_output_spike_create_a_hidden_spike(output_weight, sign):
+    net, inputs, record = _silent_hidden_network(output_weight)
+    peak = record.layers[0].membrane_mv[:, 0, 0].argmax().item()
+    desired = torch.zeros_like(record.output)
+    desired[peak + 20] = 1.0
+    NormAD(net, NormADParameters(hidden=HiddenParameters(membrane_tau_ms=10.0))).accumulate(record, desired)
+    assert not net.weights[0].grad.any()  # spikes only: a silent hidden layer gets no update
+    net.weights[0].grad = None
+    rule = NormAD(net, NormADParameters(hidden=HiddenParameters(membrane_tau_ms=10.0, near_miss_mv=5.0)))
+    rule.accumulate(record, desired)
+    dhat = membrane_response(record.layers[0].input_traces, net.kernel, 10.0, 300.0, net.dt_ms)[peak, 0]
+    # one error instant, one near miss: the direction is +-d_hat(t_peak)/|d_hat(t_peak)|, up if w2 > 0
+    torch.testing.assert_close(-net.weights[0].grad[0], sign * dhat / dhat.norm(), rtol=1e-12, atol=0)
+
+
+def test_near_miss_direction_creates_the_spike_that_raises_the_output_potential():
+    """Finite differences on the simulated network: a step along the near-miss direction makes the hidden
+    neuron fire and raises the output potential at the missed desired spike; the opposite step does neither."""
+    net, inputs, record = _silent_hidden_network(3000.0)
+    peak = record.layers[0].membrane_mv[:, 0, 0].argmax().item()
+    error_step = peak + 20
+    desired = torch.zeros_like(record.output)
+    desired[error_step] = 1.0
+    NormAD(net, NormADParameters(hidden=HiddenParameters(membrane_tau_ms=10.0, near_miss_mv=5.0))).accumulate(record, desired)
+    direction = -net.weights[0].grad.clone()
+    spikes, potentials = [], []
+    for step in (300.0, -300.0):
+        with torch.no_grad():
+            trial = NormADNetwork([3, 1, 1])
+            trial.weights[0].copy_(net.weights[0] + step * direction)
+            trial.weights[1].copy_(net.weights[1])
+        moved = trial(inputs)
+        spikes.append(moved.layers[0].spikes.sum().item())
+        potentials.append(moved.layers[1].membrane_mv[error_step, 0, 0].item())
+    assert spikes == [1.0, 0.0]
+    assert potentials[0] > potentials[1] + 1.0  # mV

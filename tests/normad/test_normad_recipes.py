@@ -33,3 +33,11 @@ def test_output_only_trains_only_the_last_layer(tmp_path):
     hidden_before = experiment.model.weights[0].detach().clone()
     Trainer(experiment, tmp_path).fit()
     assert (experiment.model.weights[0] == hidden_before).all()
+
+
+def test_three_layer_recipe_sets_the_near_miss_margin():
+    defaults = get_recipe("normad-3layer").defaults
+    rule = build_experiment(apply_overrides(defaults, {"epochs": "1"})).run.config.rule
+    assert rule.hidden.near_miss_mv == 20.0 and rule.hidden.membrane_tau_ms == 10.0
+    spikes_only = build_experiment(apply_overrides(defaults, {"epochs": "1", "near_miss_mv": "0"})).run.config.rule
+    assert spikes_only.hidden.near_miss_mv is None

@@ -223,12 +223,15 @@ def run_xor(config: XORExperimentConfig, seed: int) -> ExperimentResult:
 class ThreeLayerConfig:
     """``normad-3layer``: 100 Poisson inputs -> two hidden layers -> 1 output, 500 ms; goal C >= 0.9.
 
-    The hidden rule uses the exact membrane kernel in its spike-time terms (``membrane_tau_ms=10``, see
-    :mod:`~spikegrad.methods.normad.multilayer` for the finite-difference check). Seeds 0-4, 500 epochs,
-    final C (* = solved, stopped at C >= 0.9): default kernel (tau_L' = 1 ms) 0.31, 0.47, 0.92*, 0.93*, 0.52
-    (2/5); output layer only 0.89, 0.73, 0.67, 0.91*, 0.72 (1/5); ``membrane_tau_ms=10`` 0.84, 0.46, 0.91*,
-    0.90*, 0.90* (3/5). Better than output-only, but short of 8/10: the acceptance is not met. Larger hidden
-    rates (60, 150 pA) did not help on seeds 0-1 (0.57, 0.54).
+    The hidden rule uses the exact membrane kernel in its spike-time terms (``membrane_tau_ms=10``) and lets
+    near misses (sub-threshold peaks within 20 mV of threshold) become spikes (``near_miss_mv=20``); see
+    :mod:`~spikegrad.methods.normad.multilayer` for both. Seeds 0-9, at most 500 epochs, stopped at C >= 0.9:
+    this rule solves 8/10 (all but seeds 0 and 1, whose best C are 0.898 and 0.894); training only the
+    output layer from the same initial weights solves 4/10 (seeds 3, 6, 7, 8). Without near misses the
+    hidden rule solves 7/10 (not seeds 0, 1, 8): it only moves existing hidden spikes, the second hidden
+    layer's rate drifts down (seed 1: 9.3 to 4.9 Hz over 500 epochs) and a desired spike with no hidden
+    spike in the 10 ms before it (seed 8, at 355.5 ms) is never learned. With NormAD's 1 ms kernel in the
+    hidden terms, 2/5 of seeds 0-4. Decaying the rates (r / (1 + epoch/100)) did not help.
     """
 
     problem: SpikeMappingConfig = SpikeMappingConfig(n_inputs=100, duration_ms=500.0, target=PoissonTarget(10.0, 10.0))
@@ -236,7 +239,7 @@ class ThreeLayerConfig:
     training: TrainingConfig = TrainingConfig(
         layers=(LayerTraining(200.0, 1000.0, 20.0), LayerTraining(100.0, 2000.0, 50.0), LayerTraining(300.0, 1000.0, 300.0)),
         epochs=500,
-        hidden_rule=HiddenParameters(membrane_tau_ms=10.0),  # exact membrane kernel in the spike-time terms
+        hidden_rule=HiddenParameters(membrane_tau_ms=10.0, near_miss_mv=20.0),
     )
     target_correlation: float = 0.9
 

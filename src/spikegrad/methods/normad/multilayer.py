@@ -29,7 +29,21 @@ UNVERIFIED choices (the paper's exact form could not be read), each an option of
 :class:`HiddenParameters`: the normalizer is the Frobenius norm of :math:`G(k,t)` over the layer's
 weights (one unit step per error instant and layer); the slope :math:`\dot V(t_s)` is the measured one,
 :math:`(I(t_s) - g_L (V_T - E_L))/C`, floored at ``min_slope_mv_per_ms`` (grazing crossings would
-otherwise dominate), or a constant; resets and created/removed spikes are not modelled.
+otherwise dominate), or a constant; resets are not modelled.
+
+*Created spikes* (``near_miss_mv``, an extension beyond the paper, off by default). Spike times only move
+spikes that exist: a hidden layer silent before a desired output spike gets no update, and the rule cannot
+create the activity the output needs there (the paper's approximation (e) of the spec). With
+``near_miss_mv`` set, every sub-threshold peak of a hidden membrane within that margin of :math:`V_T` is a
+second kind of handle :math:`h_s`: a spike that would appear at :math:`t_s` with a strength given by a fast
+sigmoid of the distance to threshold, :math:`\sigma'(V) = 1/(\beta (1 + (V_T - V)/\beta)^2)` (1/mV,
+:math:`\beta` = ``near_miss_scale_mv``). Each handle has a gain :math:`\gamma_s = \partial h_s/\partial V(t_s)`
+(:math:`-1/\dot V` for a spike time, :math:`\sigma'` for a near miss) and acts on later potentials through
+:math:`-w\,\dot g` (moved spike) or :math:`+w\,g` (added spike); with that, :math:`S` and :math:`J` above
+become :math:`S_s = w_{k i_s} r_s(t - t_s)`, :math:`\partial h_s/\partial h_{s'} = \gamma_s w_{i_s i_{s'}}
+r_{s'}(t_s - t_{s'})` and :math:`\partial h_s/\partial w_{i_s j} = \gamma_s \hat d_j(t_s)`, where
+:math:`r` is :math:`-\dot g` or :math:`g`. This is the surrogate-gradient treatment of spike creation
+(as in SuperSpike) restricted to the instants where a spike can appear.
 
 *Which membrane kernel in the spike-time terms* (``membrane_tau_ms``). B3 builds :math:`g = \kappa * \hat h`
 and :math:`\hat d` of the hidden terms with NormAD's effective :math:`\tau_L'` (1 ms, the default here). A
@@ -90,12 +104,18 @@ class HiddenParameters:
     min_slope_mv_per_ms: float = 1.0
     measured_slope: bool = True
     membrane_tau_ms: float | None = None
+    near_miss_mv: float | None = None
+    near_miss_scale_mv: float = 5.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.min_slope_mv_per_ms) and self.min_slope_mv_per_ms > 0):
             raise ConfigError("min_slope_mv_per_ms", f"must be a finite number > 0, got {self.min_slope_mv_per_ms!r}")
         if self.membrane_tau_ms is not None and not (math.isfinite(self.membrane_tau_ms) and self.membrane_tau_ms > 0):
             raise ConfigError("membrane_tau_ms", f"must be None or a finite number > 0 ms, got {self.membrane_tau_ms!r}")
+        if self.near_miss_mv is not None and not (math.isfinite(self.near_miss_mv) and self.near_miss_mv > 0):
+            raise ConfigError("near_miss_mv", f"must be None or a finite number > 0 mV, got {self.near_miss_mv!r}")
+        if not (math.isfinite(self.near_miss_scale_mv) and self.near_miss_scale_mv > 0):
+            raise ConfigError("near_miss_scale_mv", f"must be a finite number > 0 mV, got {self.near_miss_scale_mv!r}")
 
     def tau_ms(self, tau_prime_ms: float) -> float:
         r"""Time constant of :math:`\hat h` in the hidden-layer terms: ``membrane_tau_ms``, or the rule's :math:`\tau_L'`."""
@@ -114,15 +134,61 @@ class SpikeEvents(NamedTuple):
         return cls(*train.nonzero(as_tuple=True))
 
 
+def kernel_tables(
+    steps: int, kernel: DoubleExponentialKernel, tau_ms: float, neuron: LIFParameters, dt_ms: float, like: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The response :math:`g(n\,dt)` (mV/pA) of one spike and its slope :math:`\dot g = \kappa/C - g/\tau` (mV/pA/ms), lags ``0 .. steps-1``."""
+    impulse = like.new_zeros(steps, 1, 1)
+    impulse[0] = 1.0
+    traces = synaptic_traces(impulse, kernel, dt_ms)
+    response = membrane_response(traces, kernel, tau_ms, neuron.capacitance_pf, dt_ms)
+    return response.reshape(steps), (traces.kappa / neuron.capacitance_pf - response / tau_ms).reshape(steps)
+
+
 def kernel_slope(
     steps: int, kernel: DoubleExponentialKernel, tau_prime_ms: float, neuron: LIFParameters, dt_ms: float, like: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`\dot g(n\,dt) = \kappa(n\,dt)/C - g(n\,dt)/\tau_L'` for lags ``n = 0 .. steps-1`` (mV/pA/ms), ``[steps]``."""
-    impulse = like.new_zeros(steps, 1, 1)
-    impulse[0] = 1.0
-    traces = synaptic_traces(impulse, kernel, dt_ms)
-    response = membrane_response(traces, kernel, tau_prime_ms, neuron.capacitance_pf, dt_ms)
-    return (traces.kappa / neuron.capacitance_pf - response / tau_prime_ms).reshape(steps)
+    return kernel_tables(steps, kernel, tau_prime_ms, neuron, dt_ms, like)[1]
+
+
+class HiddenEvents(NamedTuple):
+    r"""A hidden layer's handles: real spikes (moved in time) then near misses (grown in amplitude).
+
+    ``gain[s]`` is :math:`\partial h_s/\partial V_{i_s}(t_s)`: :math:`-1/\dot V` for a spike (ms/mV),
+    the surrogate slope :math:`\sigma'` for a near miss (1/mV). ``is_spike[s]`` picks the response table.
+    """
+
+    events: SpikeEvents
+    gain: torch.Tensor
+    is_spike: torch.Tensor
+
+
+def near_misses(membrane_mv: torch.Tensor, neuron: LIFParameters, margin_mv: float) -> SpikeEvents:
+    """Local maxima of the membrane within ``margin_mv`` below threshold (no spike there)."""
+    v = membrane_mv
+    inner = v[1:-1]
+    peak = (inner > v[:-2]) & (inner >= v[2:]) & (inner < neuron.threshold_mv) & (inner >= neuron.threshold_mv - margin_mv)
+    step, batch, neuron_index = peak.nonzero(as_tuple=True)
+    return SpikeEvents(step + 1, batch, neuron_index)
+
+
+def hidden_events(
+    spikes: torch.Tensor, membrane_mv: torch.Tensor, weight: torch.Tensor, kappa: torch.Tensor,
+    neuron: LIFParameters, params: HiddenParameters,
+) -> HiddenEvents:
+    r"""Spikes with their gains :math:`-1/\dot V`, plus near misses with :math:`\sigma'` when ``params.near_miss_mv`` is set."""
+    real = SpikeEvents.of(spikes)
+    gain = -1.0 / spike_slopes(real, weight, kappa, neuron, params)
+    if params.near_miss_mv is None:
+        return HiddenEvents(real, gain, torch.ones_like(real.step, dtype=torch.bool))
+    virtual = near_misses(membrane_mv, neuron, params.near_miss_mv)
+    distance = neuron.threshold_mv - membrane_mv[virtual.step, virtual.batch, virtual.neuron]
+    beta = params.near_miss_scale_mv
+    surrogate = 1.0 / (beta * (1.0 + distance / beta) ** 2)
+    events = SpikeEvents(*(torch.cat([a, b]) for a, b in zip(real, virtual)))
+    is_spike = torch.cat([torch.ones_like(real.step, dtype=torch.bool), torch.zeros_like(virtual.step, dtype=torch.bool)])
+    return HiddenEvents(events, torch.cat([gain, surrogate]), is_spike)
 
 
 def _lagged(table: torch.Tensor, later: SpikeEvents, earlier: SpikeEvents) -> torch.Tensor:
@@ -130,6 +196,12 @@ def _lagged(table: torch.Tensor, later: SpikeEvents, earlier: SpikeEvents) -> to
     lag = later.step[:, None] - earlier.step[None, :]
     valid = (lag >= 0) & (later.batch[:, None] == earlier.batch[None, :])
     return torch.where(valid, table[lag.clamp(0, table.numel() - 1)], 0.0)
+
+
+def _potential_response(tables: tuple[torch.Tensor, torch.Tensor], later: SpikeEvents, earlier: HiddenEvents) -> torch.Tensor:
+    r""":math:`\partial V(t_{later})/\partial h_{s'}` per unit weight: :math:`-\dot g` for spikes, :math:`g` for near misses."""
+    response, slope = tables
+    return torch.where(earlier.is_spike[None, :], -_lagged(slope, later, earlier.events), _lagged(response, later, earlier.events))
 
 
 def spike_slopes(
@@ -153,41 +225,36 @@ def normalized_sum(sign: torch.Tensor, jacobians: torch.Tensor) -> torch.Tensor:
 def hidden_directions(
     errors: SpikeEvents,
     error_sign: torch.Tensor,
-    hidden_spikes: list[SpikeEvents],
+    hidden: list[HiddenEvents],
     weights: list[torch.Tensor],
-    kappas: list[torch.Tensor],
     dhats: list[torch.Tensor],
-    slope_table: torch.Tensor,
-    neuron: LIFParameters,
-    params: HiddenParameters,
+    tables: tuple[torch.Tensor, torch.Tensor],
 ) -> list[torch.Tensor]:
     r"""Unit-scaled NormAD directions :math:`\sum e\,G/\lVert G\rVert` for every hidden layer's weights.
 
     Args:
         errors: error instants of the output layer (``neuron`` = output neuron ``k``).
         error_sign: :math:`e_k(t) = \pm 1` at each instant, ``[E]``.
-        hidden_spikes: spikes of hidden layers ``1 .. L-1`` (outputs of weight layers ``0 .. L-2``).
+        hidden: handles of hidden layers ``1 .. L-1`` (outputs of weight layers ``0 .. L-2``), :func:`hidden_events`.
         weights: all ``L`` weight matrices, input layer first (pA).
-        kappas: input traces :math:`c^{(l)}` of weight layers ``0 .. L-2``, ``[T, B, n_l]``.
         dhats: :math:`\hat d^{(l)}` of weight layers ``0 .. L-2``, ``[T, B, n_l]`` (mV/pA).
-        slope_table: :math:`\dot g` by lag, from :func:`kernel_slope`.
+        tables: :math:`(g, \dot g)` by lag, from :func:`kernel_tables`.
 
     Returns:
         Directions for weight layers ``0 .. L-2`` (input first), shaped like the weights.
     """
-    last = hidden_spikes[-1]
-    # S[e, s] = dV_k(t)/dt_s for the spikes feeding the output layer (mV/ms)
-    sensitivity = -weights[-1][errors.neuron[:, None], last.neuron[None, :]] * _lagged(slope_table, errors, last)
+    # S[e, s] = dV_k(t)/dh_s for the handles feeding the output layer
+    sensitivity = weights[-1][errors.neuron[:, None], hidden[-1].events.neuron[None, :]] * _potential_response(tables, errors, hidden[-1])
     directions = []
-    for layer in range(len(hidden_spikes) - 1, -1, -1):
-        spikes, weight = hidden_spikes[layer], weights[layer]
-        slopes = spike_slopes(spikes, weight, kappas[layer], neuron, params)
-        time_per_weight = -dhats[layer][spikes.step, spikes.batch] / slopes[:, None]  # dt_s/dw_{i_s j}, ms/pA
+    for layer in range(len(hidden) - 1, -1, -1):
+        handles, weight = hidden[layer], weights[layer]
+        spikes = handles.events
+        handle_per_weight = handles.gain[:, None] * dhats[layer][spikes.step, spikes.batch]  # dh_s/dw_{i_s j}
         owner = torch.nn.functional.one_hot(spikes.neuron, weight.shape[0]).to(weight.dtype)
-        jacobians = torch.einsum("es,si,sj->eij", sensitivity, owner, time_per_weight)
+        jacobians = torch.einsum("es,si,sj->eij", sensitivity, owner, handle_per_weight)
         directions.append(normalized_sum(error_sign, jacobians))
         if layer > 0:
-            earlier = hidden_spikes[layer - 1]
-            coupling = weight[spikes.neuron[:, None], earlier.neuron[None, :]] * _lagged(slope_table, spikes, earlier)
-            sensitivity = sensitivity @ (coupling / slopes[:, None])
+            earlier = hidden[layer - 1]
+            coupling = weight[spikes.neuron[:, None], earlier.events.neuron[None, :]] * _potential_response(tables, spikes, earlier)
+            sensitivity = sensitivity @ (handles.gain[:, None] * coupling)
     return directions[::-1]

@@ -25,7 +25,7 @@ import torch
 
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.methods.normad.kernel import membrane_response
-from spikegrad.methods.normad.multilayer import HiddenParameters, SpikeEvents, hidden_directions, kernel_slope
+from spikegrad.methods.normad.multilayer import HiddenParameters, SpikeEvents, hidden_directions, hidden_events, kernel_tables
 from spikegrad.methods.normad.network import NetworkRecord, NormADNetwork
 
 
@@ -84,17 +84,18 @@ class NormAD:
         if errors.step.numel() == 0:
             return [torch.zeros_like(w) for w in net.weights[:-1]] + [output]
         hidden_tau = self.params.hidden.tau_ms(tau)
-        table = kernel_slope(error.shape[0], net.kernel, hidden_tau, net.neuron, net.dt_ms, output)
+        tables = kernel_tables(error.shape[0], net.kernel, hidden_tau, net.neuron, net.dt_ms, output)
+        handles = [
+            hidden_events(layer.spikes, layer.membrane_mv, weight, layer.input_traces.kappa, net.neuron, self.params.hidden)
+            for layer, weight in zip(record.layers[:-1], net.weights)
+        ]
         hidden = hidden_directions(
             errors,
             error[errors.step, errors.batch, errors.neuron],
-            [SpikeEvents.of(layer.spikes) for layer in record.layers[:-1]],
+            handles,
             list(net.weights),
-            [layer.input_traces.kappa for layer in record.layers[:-1]],
             [dhat(layer, hidden_tau) for layer in record.layers[:-1]],
-            table,
-            net.neuron,
-            self.params.hidden,
+            tables,
         )
         return hidden + [output]
 

@@ -97,7 +97,10 @@ def _xor(config: RunConfig) -> NormADRun:
 def _three_layer(config: RunConfig) -> NormADRun:
     base = _with_training(ThreeLayerConfig(hidden=tuple(config.param("hidden"))), config.param("train_hidden"),
                           config.param("tau_prime_ms"))
-    return three_layer_run(base, config.seed)
+    near_miss_mv = config.param("near_miss_mv") or None  # 0: spikes only
+    hidden_rule = dataclasses.replace(base.training.hidden_rule, near_miss_mv=near_miss_mv)
+    return three_layer_run(dataclasses.replace(base, training=dataclasses.replace(base.training, hidden_rule=hidden_rule)),
+                           config.seed)
 
 
 register(Recipe(
@@ -120,6 +123,6 @@ register(Recipe(
     name="normad-3layer",
     summary="multi-layer NormAD: 100 Poisson inputs -> 100 -> 100 -> 1 output, 500 ms spike-train mapping",
     defaults=RunConfig(recipe="normad-3layer", method="normad", epochs=500, batch_size=1,
-                       params={"train_hidden": True, "tau_prime_ms": 1.0, "hidden": (100, 100)}),
+                       params={"train_hidden": True, "tau_prime_ms": 1.0, "hidden": (100, 100), "near_miss_mv": 20.0}),
     methods=("normad",), build=_builder(_three_layer), needs_data=False,
 ))
