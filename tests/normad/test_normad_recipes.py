@@ -25,6 +25,10 @@ def test_xor_recipe_solves_with_hidden_learning(tmp_path):
     config = apply_overrides(get_recipe("normad-xor").defaults, {"epochs": "150"})
     summary = Trainer(build_experiment(config), tmp_path).fit()
     assert summary["solved"] and summary["epochs_to_solve"] <= 150
+    # training stops at the first solved epoch: solved after its update (epochs_to_solve = rows), or
+    # already solved when it began (one more row than updates)
+    rows = (tmp_path / "metrics.csv").read_text().strip().splitlines()[1:]
+    assert summary["epochs"] == len(rows) < 150 and len(rows) - summary["epochs_to_solve"] in (0, 1)
 
 
 def test_output_only_trains_only_the_last_layer(tmp_path):

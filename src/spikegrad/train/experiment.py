@@ -55,6 +55,10 @@ class Experiment(ABC):
     def plot_sample(self, path: Path, generator: torch.Generator) -> None:
         """Write a picture of one sample going through the network (a spike raster); optional."""
 
+    def finished(self, history: list[dict[str, float]]) -> bool:
+        """True when training has reached its goal and the trainer should stop before ``epochs`` (default: never)."""
+        return False
+
     def summary(self, history: list[dict[str, float]]) -> dict[str, float | int | str | bool | None]:
         """Extra keys for ``summary.json`` (e.g. ``final_correlation``) from the per-epoch rows; optional."""
         return {}

@@ -129,6 +129,9 @@ class Trainer:
             for epoch in range(self.start_epoch, self.config.epochs):
                 self._epoch, self._batch = epoch, 0
                 self._run_epoch(epoch, progress)
+                if self.experiment.finished(self.history):
+                    self.console.print(f"goal reached: stopped after epoch {epoch + 1}")
+                    break
         summary = self._summary()
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         self._plots()

@@ -1,8 +1,8 @@
 """NormAD recipes: ``normad-single``, ``normad-xor`` and ``normad-3layer`` (Anwani & Rajendran).
 
-Each epoch is one presentation of the problem and one NormAD update (skipped once the problem is
-solved, as the authors stop training then). The per-layer initialisations and learning rates (pA) are
-those of :mod:`spikegrad.methods.normad.experiment`; ``--set train_hidden=false`` trains only the output
+Each epoch is one presentation of the problem and one NormAD update; training stops once the problem is
+solved, as the authors do (``summary.json``'s ``epochs`` then counts the epochs run). The per-layer
+initialisations and learning rates (pA) are those of :mod:`spikegrad.methods.normad.experiment`; ``--set train_hidden=false`` trains only the output
 layer from the same initial weights, the baseline the multi-layer rule must beat. The summary reports
 ``final_correlation``, ``solved`` and ``epochs_to_solve``. The config's ``lr``/``optimizer`` are not
 used: NormAD's step sizes are the per-layer rates.
@@ -57,6 +57,9 @@ class NormADExperiment(Experiment):
         record, correlation, solved = self.run.measure()
         distance = van_rossum_distance(self.run.problem.desired, record.output, self.run.dt_ms).mean().item()
         return {"loss": 1.0 - correlation, "correlation": correlation, "solved": float(solved), "van_rossum": distance}
+
+    def finished(self, history: list[dict[str, float]]) -> bool:
+        return bool(history[-1]["train_solved"] or history[-1]["test_solved"])
 
     def summary(self, history: list[dict[str, float]]) -> dict[str, float | int | bool | None]:
         solved_at = [row["epoch"] - 1 if row["train_solved"] else row["epoch"]
