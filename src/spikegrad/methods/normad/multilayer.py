@@ -99,6 +99,9 @@ class HiddenParameters:
         membrane_tau_ms: time constant (ms) of :math:`\\hat h` in the hidden-layer terms (:math:`\\dot g` and
             the eligibility :math:`\\hat d` at hidden spikes). None: the rule's :math:`\\tau_L'` (B3 as written);
             the neuron's :math:`\\tau_L` (10 ms) is the exact kernel, which finite differences favour (module docstring).
+        near_miss_mv: margin (mV) below threshold within which a sub-threshold membrane peak counts as a
+            spike-creation handle; None (default): hidden spikes are only moved, never created.
+        near_miss_scale_mv: scale :math:`\\beta` (mV) of the fast-sigmoid strength :math:`\\sigma'` of a near miss.
     """
 
     min_slope_mv_per_ms: float = 1.0
