@@ -17,19 +17,12 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
-from spikegrad.methods.normad.experiment import (
-    SingleConfig,
-    ThreeLayerConfig,
-    XORExperimentConfig,
-    run_single,
-    run_three_layer,
-    run_xor,
-)
+from spikegrad.methods.normad import experiment as normad
 
 PROBLEMS = {
-    "normad-single": (run_single, SingleConfig()),
-    "normad-xor": (run_xor, XORExperimentConfig()),
-    "normad-3layer": (run_three_layer, ThreeLayerConfig()),
+    "normad-single": (normad.run_single, normad.SingleConfig()),
+    "normad-xor": (normad.run_xor, normad.XORExperimentConfig()),
+    "normad-3layer": (normad.run_three_layer, normad.ThreeLayerConfig()),
 }
 
 

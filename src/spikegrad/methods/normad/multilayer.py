@@ -194,17 +194,16 @@ def hidden_events(
     return HiddenEvents(events, torch.cat([gain, surrogate]), is_spike)
 
 
-def _lagged(table: torch.Tensor, later: SpikeEvents, earlier: SpikeEvents) -> torch.Tensor:
-    """``table[t_later - t_earlier]`` for every pair in the same batch element, 0 for negative lags; ``[len(later), len(earlier)]``."""
-    lag = later.step[:, None] - earlier.step[None, :]
-    valid = (lag >= 0) & (later.batch[:, None] == earlier.batch[None, :])
-    return torch.where(valid, table[lag.clamp(0, table.numel() - 1)], 0.0)
+def _potential_response(responses: torch.Tensor, later: SpikeEvents, earlier: HiddenEvents) -> torch.Tensor:
+    r""":math:`\partial V(t_{later})/\partial h_{s'}` per unit weight, ``[len(later), len(earlier)]``.
 
-
-def _potential_response(tables: tuple[torch.Tensor, torch.Tensor], later: SpikeEvents, earlier: HiddenEvents) -> torch.Tensor:
-    r""":math:`\partial V(t_{later})/\partial h_{s'}` per unit weight: :math:`-\dot g` for spikes, :math:`g` for near misses."""
-    response, slope = tables
-    return torch.where(earlier.is_spike[None, :], -_lagged(slope, later, earlier.events), _lagged(response, later, earlier.events))
+    ``responses[kind, lag]`` is :math:`(g, -\dot g)` by lag (kind 0: near miss, 1: spike); zero for negative
+    lags and for pairs in different batch elements. The lag is computed once for both kinds.
+    """
+    lag = later.step[:, None] - earlier.events.step[None, :]
+    valid = (lag >= 0) & (later.batch[:, None] == earlier.events.batch[None, :])
+    kind = earlier.is_spike.long()[None, :]
+    return torch.where(valid, responses[kind, lag.clamp(0, responses.shape[1] - 1)], 0.0)
 
 
 def spike_slopes(
@@ -246,8 +245,9 @@ def hidden_directions(
     Returns:
         Directions for weight layers ``0 .. L-2`` (input first), shaped like the weights.
     """
+    responses = torch.stack([tables[0], -tables[1]])  # near miss: +g, spike: -dg/dt
     # S[e, s] = dV_k(t)/dh_s for the handles feeding the output layer
-    sensitivity = weights[-1][errors.neuron[:, None], hidden[-1].events.neuron[None, :]] * _potential_response(tables, errors, hidden[-1])
+    sensitivity = weights[-1][errors.neuron[:, None], hidden[-1].events.neuron[None, :]] * _potential_response(responses, errors, hidden[-1])
     directions = []
     for layer in range(len(hidden) - 1, -1, -1):
         handles, weight = hidden[layer], weights[layer]
@@ -258,6 +258,6 @@ def hidden_directions(
         directions.append(normalized_sum(error_sign, jacobians))
         if layer > 0:
             earlier = hidden[layer - 1]
-            coupling = weight[spikes.neuron[:, None], earlier.events.neuron[None, :]] * _potential_response(tables, spikes, earlier)
+            coupling = weight[spikes.neuron[:, None], earlier.events.neuron[None, :]] * _potential_response(responses, spikes, earlier)
             sensitivity = sensitivity @ (handles.gain[:, None] * coupling)
     return directions[::-1]

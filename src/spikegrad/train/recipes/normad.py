@@ -2,8 +2,9 @@
 
 Each epoch is one presentation of the problem and one NormAD update; training stops once the problem is
 solved, as the authors do (``summary.json``'s ``epochs`` then counts the epochs run). The per-layer
-initialisations and learning rates (pA) are those of :mod:`spikegrad.methods.normad.experiment`; ``--set train_hidden=false`` trains only the output
-layer from the same initial weights, the baseline the multi-layer rule must beat. The summary reports
+initialisations and learning rates (pA) are those of :mod:`spikegrad.methods.normad.experiment`;
+``--set train_hidden=false`` trains only the output layer from the same initial weights, the baseline
+the multi-layer rule must beat. The summary reports
 ``final_correlation``, ``solved`` and ``epochs_to_solve``. The config's ``lr``/``optimizer`` are not
 used: NormAD's step sizes are the per-layer rates.
 """
