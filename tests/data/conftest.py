@@ -1,4 +1,5 @@
-"""Fixtures for the data tests: the real data folder and writers for the official file formats."""
+"""Fixtures for the data tests: writers for the official file formats (the real data folder is the root
+conftest's ``shared_data``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 
 _IDX_CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(np.int16): 0x0B,
               np.dtype(np.int32): 0x0C, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}
