@@ -324,6 +324,7 @@ class NaiveLayerwiseNet:
     def __init__(self, weights):
         import_spikegrad()
         import torch
+
         from spikegrad.functional import spike
         from spikegrad.grad.surrogates import FastSigmoid
 

@@ -54,10 +54,16 @@ def worker(method: str, steps: int, batch: int, iters: int, threads: int, data_d
 
     torch.set_num_threads(threads)
     from spikegrad.grad import Sigmoid
-    from spikegrad.losses.na import trace_loss
-    from spikegrad.methods.na import Faithful, NAParameters, Resimulation, na_forward, neighbour_loss_changes
-    from spikegrad.models.na_nets import mnist_cnn
-    from spikegrad.nn.na import NALIF
+    from spikegrad.rules.na import (
+        Faithful,
+        NAParameters,
+        Resimulation,
+        na_forward,
+        neighbour_loss_changes,
+    )
+    from spikegrad.rules.na.layers import NALIF
+    from spikegrad.rules.na.loss import trace_loss
+    from spikegrad.rules.na.nets import mnist_cnn
 
     params = NAParameters(5.0, 2.0, 1.0)
     gradient = Sigmoid(5.0) if method == "bptt" else Faithful()

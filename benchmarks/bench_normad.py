@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from spikegrad.methods.normad.experiment import (
+from spikegrad.rules.normad.neuron import LIFParameters, lif_scan
+from spikegrad.train.normad_runs import (
     SingleConfig,
     ThreeLayerConfig,
     XORExperimentConfig,
@@ -25,7 +26,6 @@ from spikegrad.methods.normad.experiment import (
     run_three_layer,
     run_xor,
 )
-from spikegrad.methods.normad.neuron import LIFParameters, lif_scan
 
 
 def _timed(fn, repeats: int) -> tuple[float, float]:

@@ -19,8 +19,8 @@ import time
 
 import torch
 
+from spikegrad.functional.alpha_kernel import AlphaKernel
 from spikegrad.functional.psp import FilterMethod, psp
-from spikegrad.functional.srm import AlphaKernel
 
 # (name, T, batch, neurons per sample, tau_sr ms, Ts ms)
 WORKLOADS = [

@@ -65,7 +65,7 @@ def prepare_inputs(folder: Path, data_dir: Path) -> None:
     """Real N-MNIST spikes, upstream gradients and delays, saved for both workers."""
     from spikegrad.data.events import EventBinning, EventsToSpikes
     from spikegrad.data.nmnist import NMNIST_SENSOR, nmnist_small
-    from spikegrad.functional.srm import SRMParameters
+    from spikegrad.rules.slayer.srm import SRMParameters
 
     dataset = nmnist_small(data_dir, "train", EventsToSpikes(EventBinning(NMNIST_SENSOR, float(STEPS))))
     samples = [dataset[i] for i in range(BATCH)]
@@ -84,9 +84,14 @@ def prepare_inputs(folder: Path, data_dir: Path) -> None:
 def worker_spikegrad(inputs: dict, iters: int) -> tuple[dict, dict]:
     from spikegrad.functional.delay import axonal_delay
     from spikegrad.functional.psp import FilterMethod, psp
-    from spikegrad.functional.srm import SRMParameters
     from spikegrad.nn import SNNSequential
-    from spikegrad.nn.slayer import AxonalDelay, SLAYERBlock, SRMNeuron, slayer_dense
+    from spikegrad.rules.slayer.layers import (
+        AxonalDelay,
+        SLAYERBlock,
+        SRMNeuron,
+        slayer_dense,
+    )
+    from spikegrad.rules.slayer.srm import SRMParameters
 
     params = SRMParameters()
     timings, outputs = {}, {}

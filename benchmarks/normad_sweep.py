@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import torch
 
-from spikegrad.methods.normad import experiment as normad
+from spikegrad.train import normad_runs as normad
 
 PROBLEMS = {
     "normad-single": (normad.run_single, normad.SingleConfig()),

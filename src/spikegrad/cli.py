@@ -51,7 +51,13 @@ def train(
 ) -> None:
     """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
     _memory_policy(release_memory)
-    from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe, load_config
+    from spikegrad.train import (
+        Trainer,
+        apply_overrides,
+        build_experiment,
+        get_recipe,
+        load_config,
+    )
     from spikegrad.train.config import parse_set_options
 
     try:

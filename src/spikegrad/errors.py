@@ -6,6 +6,7 @@ fix the input without reading the source. All derive from :class:`SpikegradError
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 
@@ -24,6 +25,12 @@ class ConfigError(SpikegradError, ValueError):
     def __init__(self, option: str, message: str):
         self.option = option
         super().__init__(f"option {option!r}: {message}")
+
+
+def check_positive(option: str, value: float, lower: float = 0.0) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number greater than ``lower``."""
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > lower):
+        raise ConfigError(option, f"must be a finite number > {lower:g}, got {value!r}")
 
 
 class DataFormatError(SpikegradError, ValueError):

@@ -9,7 +9,11 @@ import pytest
 from PIL import Image
 
 from spikegrad.data.cifar import CLASS_NAMES
-from spikegrad.data.cifar_png import read_cifar_foolbox_png, read_cifar_kaggle_png, read_png_rgb
+from spikegrad.data.cifar_png import (
+    read_cifar_foolbox_png,
+    read_cifar_kaggle_png,
+    read_png_rgb,
+)
 from spikegrad.errors import DataFormatError, DataNotFoundError
 
 KAGGLE_COUNTS = {"automobile": 28, "truck": 23, "bird": 22, "horse": 21, "cat": 21, "deer": 19, "dog": 19,

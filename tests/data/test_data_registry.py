@@ -10,7 +10,14 @@ import pytest
 import scipy.io
 from sklearn.datasets import load_digits
 
-from spikegrad.data import DatasetSpec, ImageSplit, concat_splits, list_datasets, load_split, resolve_data_dir
+from spikegrad.data import (
+    DatasetSpec,
+    ImageSplit,
+    concat_splits,
+    list_datasets,
+    load_split,
+    resolve_data_dir,
+)
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -1,10 +1,18 @@
 """AEDAT 3.1 reader on files the tests write (real DVS128 events re-encoded, and hand-built packets)."""
 
 import struct
+
 import numpy as np
 import pytest
 
-from spikegrad.data.aedat import END_HEADER, PACKET_HEADER, decode_aedat31, encode_aedat31, read_aedat31, write_aedat31
+from spikegrad.data.aedat import (
+    END_HEADER,
+    PACKET_HEADER,
+    decode_aedat31,
+    encode_aedat31,
+    read_aedat31,
+    write_aedat31,
+)
 from spikegrad.data.nmnist import read_40bit_events
 from spikegrad.errors import DataFormatError
 

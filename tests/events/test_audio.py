@@ -1,13 +1,13 @@
 """WAV reader, mel send-on-delta encoder, FSDD (all staged recordings) and a TIDIGITS-layout folder."""
 
 import wave
+
 import numpy as np
 import pytest
 import torch
 
 from spikegrad.data.audio import Audio, MelSpikeEncoder, fsdd, read_wav, tidigits
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
-
 
 
 def _write_wav(path, samples, rate=8000, width=2, channels=1):

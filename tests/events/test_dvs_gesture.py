@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from spikegrad.data.aedat import write_aedat31
-from spikegrad.data.dvs_gesture import CLASSES, DVSGesture, cut_trial, read_gesture_labels
+from spikegrad.data.dvs_gesture import (
+    CLASSES,
+    DVSGesture,
+    cut_trial,
+    read_gesture_labels,
+)
 from spikegrad.data.events import EventBinning, EventsToSpikes
 from spikegrad.data.nmnist import read_40bit_events
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError

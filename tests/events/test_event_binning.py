@@ -5,7 +5,15 @@ import pytest
 import torch
 
 from spikegrad.data.events import (
-    EVENT_DTYPE, BinMode, EventBinning, EventsToSpikes, FileDataset, bin_events, collate_time_first, jitter_events, make_events,
+    EVENT_DTYPE,
+    BinMode,
+    EventBinning,
+    EventsToSpikes,
+    FileDataset,
+    bin_events,
+    collate_time_first,
+    jitter_events,
+    make_events,
 )  # fmt: skip
 from spikegrad.errors import ConfigError, ShapeError
 

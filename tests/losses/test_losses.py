@@ -7,7 +7,12 @@ import torch
 import torch.nn.functional as F
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.losses import membrane_mse, rate_cross_entropy, spike_count_loss, spike_count_targets
+from spikegrad.losses import (
+    membrane_mse,
+    rate_cross_entropy,
+    spike_count_loss,
+    spike_count_targets,
+)
 
 
 def test_rate_cross_entropy_hand_value():

@@ -9,8 +9,19 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from spikegrad.errors import CheckpointError, ConfigError, DataNotFoundError, TrainingDivergedError
-from spikegrad.train import ClassificationExperiment, Trainer, apply_overrides, build_experiment, get_recipe
+from spikegrad.errors import (
+    CheckpointError,
+    ConfigError,
+    DataNotFoundError,
+    TrainingDivergedError,
+)
+from spikegrad.train import (
+    ClassificationExperiment,
+    Trainer,
+    apply_overrides,
+    build_experiment,
+    get_recipe,
+)
 from spikegrad.train.checkpoint import load_checkpoint, load_weights
 from spikegrad.train.config import load_config, parse_set_options
 

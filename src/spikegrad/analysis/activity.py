@@ -213,8 +213,8 @@ def _neuron_kind(module: nn.Module) -> str:
 
 
 def _default_neuron_types() -> tuple[type, ...]:
-    from spikegrad.nn.lee import LeeNeuron
     from spikegrad.nn.neurons import SpikingNeuron
+    from spikegrad.rules.lee.layers import LeeNeuron
 
     return (LeeNeuron, SpikingNeuron)
 

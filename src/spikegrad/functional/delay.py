@@ -15,7 +15,7 @@ For ``x[T, B, *features]`` and delays ``d`` (ms, any shape broadcastable to ``fe
   multiplies by ``Ts`` after dividing the difference by ``Ts``). The forward is piecewise constant in ``d``;
   this gradient is its linearisation.
 
-Delays are used as given (negative ``d`` shifts towards the past); :class:`spikegrad.nn.slayer.AxonalDelay`
+Delays are used as given (negative ``d`` shifts towards the past); :class:`spikegrad.rules.slayer.layers.AxonalDelay`
 keeps its parameter in ``[0, max_delay]``.
 """
 

@@ -18,7 +18,7 @@ live in the SLAYER spike op and losses, not here.
 Two implementations, chosen by :class:`FilterMethod` (one dispatch point, :func:`psp`):
 
 - ``FIR``: the reference, ``y = H x`` with the banded Toeplitz matrix ``H[n, m] = h[n - m]``; any kernel.
-- ``IIR``: exact O(T) recursion for an :class:`~spikegrad.functional.srm.AlphaKernel`
+- ``IIR``: exact O(T) recursion for an :class:`~spikegrad.functional.alpha_kernel.AlphaKernel`
   ``h[k] = c k r^k`` (``k < K``). With :math:`e = \sum_m r^m x[n-m]` and the untruncated alpha response
   :math:`y_\infty[n] = c\,r\,(w[n])`, :math:`w[n] = r\,w[n-1] + e[n-1]`, the truncated FIR is
   :math:`y[n] = y_\infty[n] - r^K\big(y_\infty[n-K] + cK\,e[n-K]\big)` (the IIR minus its delayed tail).
@@ -33,7 +33,7 @@ from typing import Any, Callable
 import torch
 
 from spikegrad.errors import ShapeError
-from spikegrad.functional.srm import AlphaKernel
+from spikegrad.functional.alpha_kernel import AlphaKernel
 
 
 class FilterMethod(enum.Enum):

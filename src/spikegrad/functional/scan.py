@@ -1,7 +1,8 @@
 r"""Multi-step neuron scan with a hand-written backward pass: O(T) time and memory.
 
-Forward runs the recursion of :mod:`spikegrad.functional.neuron` over ``x[T, B, ...]`` without building an
-autograd graph and keeps one tensor, the membrane before reset ``h[T, B, ...]``. Backward walks time in
+Forward runs the recursion of :mod:`spikegrad.functional.neuron` over ``x[T, B, ...]``
+(:func:`~spikegrad.functional.neuron.neuron_forward`) without building an autograd graph and keeps one
+tensor, the membrane before reset ``h[T, B, ...]``. Backward walks time in
 reverse (BPTT) and recomputes spikes and surrogate derivatives from ``h``:
 
 .. math::
@@ -31,10 +32,9 @@ from spikegrad.functional.neuron import (
     NeuronParameters,
     NeuronState,
     Reset,
-    charge,
     check_state,
     initial_state,
-    reset,
+    neuron_forward,
 )
 from spikegrad.grad.base import SpikeEstimator
 
@@ -50,7 +50,7 @@ def _through_reset(
         return None
     if params.reset is Reset.SUBTRACT:  # 1 - theta sigma'
         return torch.mul(slope, -params.threshold).add_(1.0)
-    keep = torch.sub(1.0, estimator.forward(centred))  # ZERO: dv/dh = 1 - s, dv/ds = -h
+    keep = torch.sub(1.0, estimator.forward(centred, params.strict))  # ZERO: dv/dh = 1 - s, dv/ds = -h
     return keep if params.detach_reset else keep.sub_(h * slope)
 
 
@@ -58,18 +58,9 @@ class _NeuronScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x, v0, i0, params: NeuronParameters, estimator: SpikeEstimator):  # type: ignore[override]
         ctx.set_materialize_grads(False)  # unused outputs (often the membrane) get no zero-filled gradient
-        membrane = torch.empty_like(x)
-        spikes = torch.empty_like(x)
-        state = NeuronState(v0, i0)
-        for t in range(x.shape[0]):
-            h, current = charge(x[t], state, params, out=membrane[t])
-            s = estimator.fire(h, params.threshold, out=spikes[t])
-            state = NeuronState(reset(h, s, params), current)
+        spikes, membrane, (v_final, i_final) = neuron_forward(x, params, NeuronState(v0, i0), estimator)
         ctx.save_for_backward(membrane)
         ctx.params, ctx.estimator = params, estimator
-        v_final, i_final = state
-        if v_final._base is not None:  # no reset: v is a slice of the membrane record; return its own tensor
-            v_final = v_final.clone()
         return spikes, membrane, v_final, (i_final if i_final is not None else v_final.new_empty(0))
 
     @staticmethod

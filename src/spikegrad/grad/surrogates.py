@@ -11,13 +11,8 @@ import math
 
 import torch
 
-from spikegrad.errors import ConfigError
+from spikegrad.errors import ConfigError, check_positive
 from spikegrad.grad.base import SpikeEstimator
-
-
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ConfigError(name, f"must be > 0, got {value!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +26,7 @@ class FastSigmoid(SpikeEstimator):
     slope: float = 25.0
 
     def __post_init__(self) -> None:
-        _positive("slope", self.slope)
+        check_positive("slope", self.slope)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         denominator = x.abs().mul_(self.slope).add_(1.0)
@@ -52,7 +47,7 @@ class ATan(SpikeEstimator):
     alpha: float = 2.0
 
     def __post_init__(self) -> None:
-        _positive("alpha", self.alpha)
+        check_positive("alpha", self.alpha)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         return (self.alpha / 2.0) / (1.0 + (math.pi / 2.0 * self.alpha * x) ** 2)
@@ -68,7 +63,7 @@ class Sigmoid(SpikeEstimator):
     alpha: float = 4.0
 
     def __post_init__(self) -> None:
-        _positive("alpha", self.alpha)
+        check_positive("alpha", self.alpha)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         sig = torch.sigmoid(self.alpha * x)
@@ -90,8 +85,8 @@ class Triangle(SpikeEstimator):
     height: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive("width", self.width)
-        _positive("height", self.height)
+        check_positive("width", self.width)
+        check_positive("height", self.height)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         return self.height * torch.clamp(1.0 - x.abs() / self.width, min=0.0)
@@ -114,7 +109,7 @@ class StraightThrough(SpikeEstimator):
     width: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive("width", self.width)
+        check_positive("width", self.width)
 
     def derivative(self, x: torch.Tensor) -> torch.Tensor:
         return (x.abs() < self.width / 2.0).to(x.dtype) / self.width
@@ -137,8 +132,8 @@ class ExponentialPDF(SpikeEstimator):
     scale: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive("tau", self.tau)
-        _positive("scale", self.scale)
+        check_positive("tau", self.tau)
+        check_positive("scale", self.scale)
 
     @classmethod
     def from_slayer(cls, tau_rho: float, scale_rho: float, theta: float) -> "ExponentialPDF":

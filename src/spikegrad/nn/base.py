@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 
@@ -13,3 +14,11 @@ class StatefulModule(nn.Module):
     :class:`~spikegrad.nn.SNNSequential` threads these states; stateless layers are called as ``layer(x)``.
     Subclasses implement ``forward(self, x, state=None) -> (output, state)``.
     """
+
+
+def last_steps(prefix: torch.Tensor | None, x: torch.Tensor, rows: int) -> torch.Tensor:
+    """History carried between calls: the last ``rows`` steps of ``cat(prefix, x)``, zero-padded in front."""
+    full = x if prefix is None else torch.cat([prefix, x])
+    if full.shape[0] >= rows:
+        return full[full.shape[0] - rows :]
+    return torch.cat([full.new_zeros((rows - full.shape[0], *full.shape[1:])), full])

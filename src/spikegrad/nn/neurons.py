@@ -61,8 +61,11 @@ class LIF(SpikingNeuron):
         detach_reset: bool = False,
         dt: float = 1.0,
         estimator: SpikeEstimator | None = None,
+        strict: bool = False,
     ):
-        super().__init__(LIFParameters(threshold, reset, detach_reset, tau_mem, dt), estimator)
+        params = LIFParameters(threshold=threshold, reset=reset, detach_reset=detach_reset, strict=strict,
+                               tau_mem=tau_mem, dt=dt)
+        super().__init__(params, estimator)
 
 
 class IF(SpikingNeuron):
@@ -74,8 +77,9 @@ class IF(SpikingNeuron):
         reset: Reset = Reset.SUBTRACT,
         detach_reset: bool = False,
         estimator: SpikeEstimator | None = None,
+        strict: bool = False,
     ):
-        super().__init__(IFParameters(threshold, reset, detach_reset), estimator)
+        super().__init__(IFParameters(threshold=threshold, reset=reset, detach_reset=detach_reset, strict=strict), estimator)
 
 
 class CUBA(SpikingNeuron):
@@ -90,8 +94,11 @@ class CUBA(SpikingNeuron):
         detach_reset: bool = False,
         dt: float = 1.0,
         estimator: SpikeEstimator | None = None,
+        strict: bool = False,
     ):
-        super().__init__(CUBAParameters(threshold, reset, detach_reset, tau_mem, dt, tau_syn), estimator)
+        params = CUBAParameters(threshold=threshold, reset=reset, detach_reset=detach_reset, strict=strict,
+                                tau_mem=tau_mem, dt=dt, tau_syn=tau_syn)
+        super().__init__(params, estimator)
 
 
 class LeakyIntegrator(StatefulModule):

@@ -3,7 +3,13 @@
 from spikegrad.train.classification import ClassificationExperiment, ClassificationParts
 from spikegrad.train.config import RunConfig, apply_overrides, load_config
 from spikegrad.train.experiment import Experiment
-from spikegrad.train.recipe import Recipe, build_experiment, get_recipe, list_recipes, register
+from spikegrad.train.recipe import (
+    Recipe,
+    build_experiment,
+    get_recipe,
+    list_recipes,
+    register,
+)
 from spikegrad.train.trainer import Trainer
 
 __all__ = [

@@ -24,7 +24,11 @@ from torch import nn
 
 from spikegrad.data.events import US_PER_MS, EventBinning, _check_events
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.train.classification import ClassificationExperiment, ClassificationParts, spike_count_prediction
+from spikegrad.train.classification import (
+    ClassificationExperiment,
+    ClassificationParts,
+    spike_count_prediction,
+)
 from spikegrad.train.config import RunConfig
 
 

@@ -27,12 +27,23 @@ from typing import Any
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from spikegrad.errors import CheckpointError, TrainingDivergedError
-from spikegrad.train.checkpoint import CHECKPOINT, load_checkpoint, save_checkpoint, save_weights
-from spikegrad.train.config import RunConfig, load_config, save_config
+from spikegrad.train.checkpoint import (
+    CHECKPOINT,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
+from spikegrad.train.config import load_config, save_config
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.optim import build_optimizer, build_schedule
 

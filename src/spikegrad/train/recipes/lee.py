@@ -38,11 +38,12 @@ import torch
 from spikegrad.data.augment import random_crop_flip, random_shift
 from spikegrad.data.registry import load_split
 from spikegrad.data.split import ImageSplit
-from spikegrad.encoding.lee_input import lee_cifar_encode, lee_mnist_encode
 from spikegrad.errors import ConfigError
-from spikegrad.methods.lee import LeeGradientPath, lee_mse_loss, lee_prediction
-from spikegrad.models.lee_nets import build_lee_network
-from spikegrad.nn.lee import LeeLayerConfig
+from spikegrad.rules.lee.encoding import lee_cifar_encode, lee_mnist_encode
+from spikegrad.rules.lee.layers import LeeLayerConfig
+from spikegrad.rules.lee.loss import lee_mse_loss, lee_prediction
+from spikegrad.rules.lee.nets import build_lee_network
+from spikegrad.rules.lee.scan import LeeGradientPath
 from spikegrad.train.classification import ClassificationExperiment, ClassificationParts
 from spikegrad.train.config import RunConfig
 from spikegrad.train.recipe import Recipe, register

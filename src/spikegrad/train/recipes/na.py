@@ -1,7 +1,7 @@
 """Neighborhood Aggregation recipes (Yang, Zhang & Li, ICML 2021): ``na-mnist``, ``na-fmnist``, ``na-cifar10``,
 ``na-nmnist`` and the single-neuron spike-train fitting comparison ``na-fit``.
 
-Every classification recipe trains a TSSL-BP/NA network (:mod:`spikegrad.models.na_nets`) with method
+Every classification recipe trains a TSSL-BP/NA network (:mod:`spikegrad.rules.na.nets`) with method
 ``na`` (the NA backward pass, ``na_mode`` faithful or paper) or ``bptt`` (plain BPTT with a sigmoid
 surrogate on the same network). Settings follow the NA code at its result commit (methods note B3, B5):
 T = 5, tau_m 5, tau_s 2, threshold 1; analog input repeated over time through the synaptic filter
@@ -24,18 +24,22 @@ import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from spikegrad.data.augment import color_jitter, random_hflip, random_rotation, random_shift
+from spikegrad.data.augment import (
+    color_jitter,
+    random_hflip,
+    random_rotation,
+    random_shift,
+)
 from spikegrad.data.registry import load_split
 from spikegrad.data.split import ImageSplit
 from spikegrad.encoding import poisson_encode
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.grad import make_estimator
-from spikegrad.losses.na import count_loss, trace_loss
-from spikegrad.methods.na import Faithful, LossChange, NAParameters, Paper
-from spikegrad.models import na_nets
-from spikegrad.nn.na import NALIF, NAGradient
+from spikegrad.rules.na import Faithful, LossChange, NAParameters, Paper
+from spikegrad.rules.na import nets as na_nets
+from spikegrad.rules.na.layers import NALIF, NAGradient
+from spikegrad.rules.na.loss import count_loss, trace_loss
 from spikegrad.train.classification import ClassificationExperiment, ClassificationParts
 from spikegrad.train.config import RunConfig
 from spikegrad.train.events_experiment import (
@@ -292,7 +296,7 @@ class SpikeFitExperiment(Experiment):
         steps, trials, inputs = config.param("steps"), config.param("trials"), config.param("inputs")
         generator = torch.Generator().manual_seed(config.seed)
         spikes = (torch.rand(steps, trials, inputs, generator=generator) < config.param("input_rate")).float()
-        from spikegrad.methods.na import synaptic_trace
+        from spikegrad.rules.na import synaptic_trace
 
         trace = synaptic_trace(spikes, self.params)
         mean, std = trace.mean(-1, keepdim=True), trace.std(-1, unbiased=False, keepdim=True)
@@ -325,7 +329,7 @@ class SpikeFitExperiment(Experiment):
 
     @torch.no_grad()
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
-        from spikegrad.methods.na import na_forward
+        from spikegrad.rules.na import na_forward
 
         trials = self.config.param("trials")
         metrics: dict[str, float] = {}

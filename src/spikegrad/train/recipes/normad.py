@@ -2,7 +2,7 @@
 
 Each epoch is one presentation of the problem and one NormAD update; training stops once the problem is
 solved, as the authors do (``summary.json``'s ``epochs`` then counts the epochs run). The per-layer
-initialisations and learning rates (pA) are those of :mod:`spikegrad.methods.normad.experiment`;
+initialisations and learning rates (pA) are those of :mod:`spikegrad.train.normad_runs`;
 ``--set train_hidden=false`` trains only the output layer from the same initial weights, the baseline
 the multi-layer rule must beat. The summary reports
 ``final_correlation``, ``solved`` and ``epochs_to_solve``. The config's ``lr``/``optimizer`` are not
@@ -19,7 +19,9 @@ import torch
 
 from spikegrad.analysis.normad_plots import plot_output_rasters
 from spikegrad.analysis.spike_metrics import van_rossum_distance
-from spikegrad.methods.normad.experiment import (
+from spikegrad.train.config import RunConfig
+from spikegrad.train.experiment import Experiment, ProgressCallback
+from spikegrad.train.normad_runs import (
     NormADRun,
     SingleConfig,
     ThreeLayerConfig,
@@ -28,8 +30,6 @@ from spikegrad.methods.normad.experiment import (
     three_layer_run,
     xor_run,
 )
-from spikegrad.train.config import RunConfig
-from spikegrad.train.experiment import Experiment, ProgressCallback
 from spikegrad.train.recipe import Recipe, register
 
 

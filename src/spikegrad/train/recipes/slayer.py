@@ -1,9 +1,9 @@
 """SLAYER recipes (Shrestha & Orchard, NeurIPS 2018): ``slayer-nmnist``, ``slayer-nmnist-mlp``, ``slayer-mnist``,
 ``slayer-dvsgesture`` and ``slayer-fsdd``; method ``slayer`` for all.
 
-Every recipe trains a network of SLAYER SRM layers (:mod:`spikegrad.models.slayer_nets`: alpha spike
+Every recipe trains a network of SLAYER SRM layers (:mod:`spikegrad.rules.slayer.nets`: alpha spike
 response, alpha refractory kernel, spike-escape-rate surrogate, error reassigned in time through the
-spike response) with the NumSpikes loss (:func:`spikegrad.losses.slayer.num_spikes_loss`): a target
+spike response) with the NumSpikes loss (:func:`spikegrad.rules.slayer.loss.num_spikes_loss`): a target
 spike count in a window for the labelled output neuron (``true_count``) and for every other one
 (``false_count``); the prediction is the output neuron with the most spikes (slayerPytorch ``getClass``).
 
@@ -15,7 +15,7 @@ spike count in a window for the labelled output neuron (``true_count``) and for 
 - Neuron constants (``theta, tau_sr, tau_ref, scale_ref, tau_rho, scale_rho``, ``Ts`` in ms): the
   repository's example ``network.yaml`` (10, 10, 1, 2, 1, 1; Ts 1) unless a recipe says otherwise. The
   maintainer's "paper-like" N-MNIST settings (issue #58: tauSr 1, tauRho 0.1, scaleRho 0.25) are
-  :data:`~spikegrad.models.slayer_nets.PAPER_LIKE_NMNIST`; pass them with ``--set tau_sr=1 tau_rho=0.1
+  :data:`~spikegrad.rules.slayer.nets.PAPER_LIKE_NMNIST`; pass them with ``--set tau_sr=1 tau_rho=0.1
   scale_rho=0.25``.
 - Sample lengths and count targets: N-MNIST 300 ms, 60/10 (examples' ``network.yaml``; #58); DVS Gesture
   1 450 ms, 180/30 (``exampleLoihi/03_IBMGesture/network.yaml``); MNIST 25 ms (paper, quoted in #68).
@@ -26,7 +26,7 @@ spike count in a window for the labelled output neuron (``true_count``) and for 
 - The loss is slayerPytorch's NumSpikes **divided by the batch size** (the original sums over the batch;
   Adam is invariant to that scale, and per-sample values are comparable across batch sizes).
 - Learned axonal delays (``d`` layers) are kept in ``[0, max_delay]`` by
-  :class:`~spikegrad.nn.slayer.AxonalDelay` itself (the original needs a manual clamp after each step).
+  :class:`~spikegrad.rules.slayer.layers.AxonalDelay` itself (the original needs a manual clamp after each step).
 
 **Per recipe** (defaults; every value can be changed with ``--set``):
 
@@ -84,9 +84,9 @@ from spikegrad.data.registry import load_split
 from spikegrad.data.split import ImageSplit
 from spikegrad.errors import ConfigError, DataNotFoundError
 from spikegrad.functional.psp import FilterMethod
-from spikegrad.functional.srm import SRMParameters
-from spikegrad.losses.slayer import CountTarget, num_spikes_loss, predict_class
-from spikegrad.models import slayer_nets
+from spikegrad.rules.slayer import nets as slayer_nets
+from spikegrad.rules.slayer.loss import CountTarget, num_spikes_loss, predict_class
+from spikegrad.rules.slayer.srm import SRMParameters
 from spikegrad.train.classification import ClassificationExperiment, ClassificationParts
 from spikegrad.train.config import RunConfig
 from spikegrad.train.events_experiment import (

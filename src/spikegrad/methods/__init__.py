@@ -1,1 +1,0 @@
-"""Learning rules that are more than a surrogate gradient: one subpackage per rule."""

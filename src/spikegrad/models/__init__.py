@@ -1,1 +1,0 @@
-"""The papers' networks, built from the shared blocks."""

@@ -1,0 +1,34 @@
+"""NormAD (Anwani & Rajendran): continuous-time LIF networks trained to emit precise spike trains.
+
+Single-layer NormAD (IJCNN 2015) and the reconstructed multi-layer rule (arXiv:1811.10678); see
+``docs/methods-slayer-normad.md`` part B. The rule is not autograd: it writes its update into ``.grad``.
+"""
+
+from spikegrad.rules.normad.kernel import (
+    DoubleExponentialKernel,
+    SynapticTraces,
+    membrane_response,
+    synaptic_traces,
+)
+from spikegrad.rules.normad.multilayer import HiddenParameters
+from spikegrad.rules.normad.network import LayerRecord, NetworkRecord, NormADNetwork
+from spikegrad.rules.normad.neuron import LIFOutput, LIFParameters, LIFState, lif_scan
+from spikegrad.rules.normad.rule import NormAD, NormADParameters, normad_direction
+
+__all__ = [
+    "DoubleExponentialKernel",
+    "HiddenParameters",
+    "LIFOutput",
+    "LIFParameters",
+    "LIFState",
+    "LayerRecord",
+    "NetworkRecord",
+    "NormAD",
+    "NormADNetwork",
+    "NormADParameters",
+    "SynapticTraces",
+    "lif_scan",
+    "membrane_response",
+    "normad_direction",
+    "synaptic_traces",
+]
