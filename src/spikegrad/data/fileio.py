@@ -21,9 +21,9 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Self
 
 import numpy as np
 
@@ -32,6 +32,7 @@ from spikegrad.errors import DataFormatError, DataNotFoundError
 GZIP_MAGIC = b"\x1f\x8b"
 GZIP_MAX_RATIO = 1032  # deflate's largest expansion: 258 bytes from 2 bits (zlib technical details)
 CHUNK_BYTES = 1 << 20  # decompressed bytes produced per step, which bounds gzip's temporaries
+MAX_TEXT_BYTES = 16 << 20  # list and label files: the largest real one (DVS Gesture's) is a few KB
 _FILE_KINDS = (
     (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
     (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
@@ -125,6 +126,32 @@ def read_file_bytes(path: str | os.PathLike, what: str, max_bytes: int | None = 
     return data
 
 
+def read_text_lines(
+    path: str | os.PathLike, what: str, max_bytes: int = MAX_TEXT_BYTES
+) -> list[tuple[int, int, str]]:
+    """The lines of a small ASCII text file (lists, label CSVs) with their numbers and offsets.
+
+    Args:
+        path: the file (any line ends: LF, CRLF, CR).
+        what: what the file should hold, for error messages.
+        max_bytes: refuse, before reading, a larger file (:data:`MAX_TEXT_BYTES` by default).
+
+    Returns:
+        ``(line number from 1, byte offset, text without its line end)`` for every line. A non-ASCII
+        byte becomes U+FFFD, one character per byte, so offsets stay byte offsets and a reader that
+        checks its fields reports the line.
+
+    Raises:
+        DataNotFoundError, DataFormatError: as :func:`read_file_bytes`.
+    """
+    text = read_file_bytes(path, what, max_bytes).decode("ascii", errors="replace")
+    lines, offset = [], 0
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        lines.append((number, offset, line.rstrip("\r\n")))
+        offset += len(line)
+    return lines
+
+
 def is_gzip(data: bytes) -> bool:
     """Whether ``data`` starts with the gzip magic bytes ``1f 8b``."""
     return data[:2] == GZIP_MAGIC
@@ -148,7 +175,7 @@ class DataStream:
     def __init__(self, path: Path, what: str, file: BinaryIO, size: int, limit: int | None):
         self.path, self.what, self.stored_size, self.limit = path, what, size, limit
         self._raw = file
-        self.gz = self._fault_guard(lambda: file.read(2)) == GZIP_MAGIC
+        self.gz = self._fault_guard(file.read, 2) == GZIP_MAGIC
         file.seek(0)
         self._source: BinaryIO = gzip.GzipFile(fileobj=file, mode="rb") if self.gz else file
         self.position = 0
@@ -190,10 +217,10 @@ class DataStream:
             f"but the file ends at byte {self.stored_size}", offset=self.stored_size,
         )
 
-    def _fault_guard(self, step):
-        """Run one read ``step``, turning gzip and I/O faults into DataFormatError."""
+    def _fault_guard(self, step: Callable[[Any], Any], argument: Any) -> Any:
+        """Return ``step(argument)`` (one read), turning gzip and I/O faults into DataFormatError."""
         try:
-            return step()
+            return step(argument)
         except EOFError as exc:
             raise DataFormatError(
                 self.path, f"{self.what}: gzip stream is truncated, it ends before its end-of-stream marker",
@@ -215,7 +242,7 @@ class DataStream:
         """Up to ``size`` bytes; fewer only at the end of the stream."""
         pieces = []
         while size > 0:
-            piece = self._fault_guard(lambda: self._source.read(min(size, CHUNK_BYTES)))
+            piece = self._fault_guard(self._source.read, min(size, CHUNK_BYTES))
             if not piece:
                 break
             pieces.append(piece)
@@ -233,8 +260,7 @@ class DataStream:
         out = np.empty(size, dtype=np.uint8)
         view, filled = memoryview(out), 0
         while filled < size:
-            step = view[filled : filled + CHUNK_BYTES]
-            count = self._fault_guard(lambda: self._source.readinto(step))
+            count = self._fault_guard(self._source.readinto, view[filled : filled + CHUNK_BYTES])
             if not count:
                 break
             filled += count
@@ -289,7 +315,7 @@ class DataStream:
             self._source.close()
         self._raw.close()
 
-    def __enter__(self) -> DataStream:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -56,7 +56,7 @@ class _Refused(ValueError):
 class _Guarded:
     """A callable stand-in for an allowed global: immutable, so a pickle's BUILD cannot alter it."""
 
-    __slots__ = ("_name", "_function")
+    __slots__ = ("_function", "_name")
 
     def __init__(self, name: str, function: Callable[..., Any]):
         object.__setattr__(self, "_name", name)
@@ -168,9 +168,8 @@ def _check_opcodes(path: Path, data: bytes) -> None:
     stored, highest, where = 0, -1, 0
     try:
         for opcode, arg, position in pickletools.genops(data):
-            if opcode.name in _MEMO_PUTS or opcode.name in _MEMO_GETS:
-                if arg > highest:
-                    highest, where = arg, position
+            if (opcode.name in _MEMO_PUTS or opcode.name in _MEMO_GETS) and arg > highest:
+                highest, where = arg, position
             if opcode.name in _MEMO_PUTS or opcode.name == "MEMOIZE":
                 stored += 1
     except Exception as exc:  # genops raises ValueError (and subclasses) for every malformed opcode
