@@ -295,15 +295,20 @@ class DataStream:
             *complete, pending = (pending + chunk).split(b"\n")
             for line in complete:
                 number += 1
-                self._check_line(number, offset, line, max_line_bytes)
-                yield number, offset, line.removesuffix(b"\r")
+                yield number, offset, self._checked_line(number, offset, line, max_line_bytes)
                 offset += len(line) + 1
-            self._check_line(number + 1, offset, pending, max_line_bytes)
+            self._check_length(number + 1, offset, len(pending) - 1, max_line_bytes)  # its '\r' may come next
         if pending:
-            yield number + 1, offset, pending.removesuffix(b"\r")
+            yield number + 1, offset, self._checked_line(number + 1, offset, pending, max_line_bytes)
 
-    def _check_line(self, number: int, offset: int, line: bytes, max_line_bytes: int) -> None:
-        if len(line) > max_line_bytes + 1:  # + 1: a CRLF line's '\r'
+    def _checked_line(self, number: int, offset: int, line: bytes, max_line_bytes: int) -> bytes:
+        """``line`` without its ``\r``, once its length is checked."""
+        line = line.removesuffix(b"\r")
+        self._check_length(number, offset, len(line), max_line_bytes)
+        return line
+
+    def _check_length(self, number: int, offset: int, length: int, max_line_bytes: int) -> None:
+        if length > max_line_bytes:
             raise DataFormatError(
                 self.path, f"{self.what}: line {number} is longer than {max_line_bytes} bytes, the longest "
                 f"line this format allows (not a text file of this format, or missing line ends)", offset=offset,
