@@ -125,8 +125,8 @@ def read_wav(path: str | os.PathLike) -> Audio:
             rate, data = scipy.io.wavfile.read(io.BytesIO(raw))
     except Exception as exc:  # scipy raises ValueError, struct.error, UnboundLocalError... on malformed headers
         raise DataFormatError(path, f"corrupt or unsupported WAV ({type(exc).__name__}: {exc})") from exc
-    data = data.reshape(len(data), -1)
-    if rate < 1 or data.size == 0 or data.shape[1] == 0:
+    data = data[:, None] if data.ndim == 1 else data  # scipy gives mono as [frames], others as [frames, channels]
+    if rate < 1 or data.size == 0:
         detail = f"{data.shape[1]} channels, {len(data)} frames ({size}-byte data chunk), {rate} Hz"
         raise DataFormatError(path, f"unusable WAV: {detail}; expected at least one frame and a rate > 0")
     return Audio(_to_float(path, data).mean(axis=1, dtype=np.float32), rate)
