@@ -12,7 +12,11 @@ from PIL import Image
 
 from spikegrad.data.cifar import CLASS_NAMES
 from spikegrad.data.cifar_png import (
-    MAX_PNG_BYTES, PNG_SIGNATURE, read_cifar_foolbox_png, read_cifar_kaggle_png, read_png_rgb,
+    MAX_PNG_BYTES,
+    PNG_SIGNATURE,
+    read_cifar_foolbox_png,
+    read_cifar_kaggle_png,
+    read_png_rgb,
 )
 from spikegrad.errors import DataFormatError, DataNotFoundError
 

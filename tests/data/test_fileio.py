@@ -12,7 +12,12 @@ import pytest
 
 from spikegrad.data import fileio
 from spikegrad.data.fileio import (
-    GZIP_MAX_RATIO, open_data_stream, open_regular_file, read_file_bytes, read_text_lines, regular_file_size,
+    GZIP_MAX_RATIO,
+    open_data_stream,
+    open_regular_file,
+    read_file_bytes,
+    read_text_lines,
+    regular_file_size,
 )  # fmt: skip
 from spikegrad.errors import DataFormatError, DataNotFoundError
 
@@ -106,12 +111,11 @@ def test_deflate_cannot_beat_the_ratio_bound():
 
 def test_stream_limit(tmp_path):
     (tmp_path / "a").write_bytes(gzip.compress(bytes(5000)))
-    with open_data_stream(tmp_path / "a", "x", max_bytes=4000) as stream:
-        with pytest.raises(DataFormatError, match="x: the decompressed stream is longer than the 4000-byte limit"):
-            stream.read(4500)
-    with open_data_stream(tmp_path / "a", "x", max_bytes=4000) as stream:
-        with pytest.raises(DataFormatError, match="more than the 4000-byte limit"):
-            stream.check_declared(4001, "4001 bytes")
+    longer = "x: the decompressed stream is longer than the 4000-byte limit"
+    with open_data_stream(tmp_path / "a", "x", max_bytes=4000) as stream, pytest.raises(DataFormatError, match=longer):
+        stream.read(4500)
+    with open_data_stream(tmp_path / "a", "x", max_bytes=4000) as stream, pytest.raises(DataFormatError, match="more than"):
+        stream.check_declared(4001, "4001 bytes")
 
 
 def test_count_rest(tmp_path):
@@ -147,9 +151,9 @@ def test_lines(tmp_path):
 @pytest.mark.parametrize("content", [b"0123456789\nshort\n", b"0123456789", b"0123456789" * 500_000])
 def test_a_line_over_the_limit_stops_the_stream(tmp_path, content):
     (tmp_path / "a").write_bytes(b"ok\n" + content)
-    with open_data_stream(tmp_path / "a", "x") as stream:
-        with pytest.raises(DataFormatError, match="x: line 2 is longer than 9 bytes") as err:
-            list(stream.lines(9))
+    too_long = "x: line 2 is longer than 9 bytes"
+    with open_data_stream(tmp_path / "a", "x") as stream, pytest.raises(DataFormatError, match=too_long) as err:
+        list(stream.lines(9))
     assert err.value.offset == 3
 
 

@@ -1,6 +1,7 @@
 """AEDAT 3.1 reader on files the tests write (random and real DVS128 events encoded, hand-built packets)."""
 
 import struct
+
 import numpy as np
 import pytest
 

@@ -11,7 +11,6 @@ from spikegrad.data.audio import Audio, MelSpikeEncoder, fsdd, read_wav, tidigit
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 
 
-
 def _write_wav(path, samples, rate=8000, width=2, channels=1):
     with wave.open(str(path), "wb") as out:
         out.setnchannels(channels)

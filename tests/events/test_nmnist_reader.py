@@ -5,7 +5,14 @@ import pytest
 
 from spikegrad.data.events import EventBinning, EventsToSpikes
 from spikegrad.data.nmnist import (
-    NMNIST_SENSOR, decode_40bit, encode_40bit, nmnist, nmnist_small, read_40bit_events, read_sample_list, write_40bit_events,
+    NMNIST_SENSOR,
+    decode_40bit,
+    encode_40bit,
+    nmnist,
+    nmnist_small,
+    read_40bit_events,
+    read_sample_list,
+    write_40bit_events,
 )  # fmt: skip
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 

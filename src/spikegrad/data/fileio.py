@@ -93,6 +93,7 @@ def open_regular_file(path: str | os.PathLike, what: str) -> tuple[BinaryIO, int
 
 
 def _limit_error(path: Path, what: str, size: int, max_bytes: int) -> DataFormatError:
+    """The error for a file of ``size`` bytes over its reader's ``max_bytes``."""
     return DataFormatError(
         path, f"{what}: the file is {size} bytes, more than the {max_bytes}-byte limit for this kind of file; "
         "pass a larger max_bytes if it is genuine",
@@ -232,6 +233,7 @@ class DataStream:
             raise DataFormatError(self.path, f"{self.what}: cannot read the file ({exc.strerror or exc})") from exc
 
     def _check_limit(self) -> None:
+        """Refuse a stream that has grown past :attr:`limit`."""
         if self.limit is not None and self.position > self.limit:
             raise DataFormatError(
                 self.path, f"{self.what}: {self.stream_name} is longer than the {self.limit}-byte limit for this "
@@ -308,6 +310,7 @@ class DataStream:
         return line
 
     def _check_length(self, number: int, offset: int, length: int, max_line_bytes: int) -> None:
+        """Refuse line ``number`` (at ``offset``) when ``length`` exceeds ``max_line_bytes``."""
         if length > max_line_bytes:
             raise DataFormatError(
                 self.path, f"{self.what}: line {number} is longer than {max_line_bytes} bytes, the longest "

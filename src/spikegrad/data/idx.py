@@ -50,6 +50,7 @@ _DTYPES: dict[int, tuple[str, np.dtype]] = {
 
 
 def _describe(magic: int) -> str:
+    """A magic number in words: ``"uint8, 3 dims"``."""
     code, ndim = (magic >> 8) & 0xFF, magic & 0xFF
     name = _DTYPES[code][0] if code in _DTYPES else f"unknown type 0x{code:02x}"
     return f"{name}, {ndim} dims"

@@ -26,12 +26,13 @@ PIXELS = 28 * 28
 MAX_LINE_BYTES = 3 * (PIXELS + 1) + PIXELS  # 785 three-digit fields and 784 commas
 MAX_CSV_BYTES = 512 << 20
 BLOCK_ROWS = 4096  # rows parsed at a time
-_ROW = re.compile(r"\d{1,3}(?:,\d{1,3}){%d}" % PIXELS, re.ASCII)
+_ROW = re.compile(rf"\d{{1,3}}(?:,\d{{1,3}}){{{PIXELS}}}", re.ASCII)
 _FIELD = re.compile(r"\d{1,3}", re.ASCII)
 _WHAT = "MNIST CSV"
 
 
 def _bad_row(path: Path, lineno: int, line: str) -> DataFormatError:
+    """The error for a line that is not 785 small integers: its field count, or its first bad field."""
     fields = line.split(",")
     if len(fields) != PIXELS + 1:
         return DataFormatError(

@@ -76,6 +76,7 @@ class _Guarded:
 
 
 def _check_dtype(dtype: np.dtype, what: str) -> np.dtype:
+    """``dtype``, unless its items are objects or take no bytes (such arrays hold no data of their own)."""
     if dtype.hasobject or dtype.itemsize == 0:
         raise _Refused(f"{what}: dtype {dtype} is refused (object or zero-size items hold no data of their own)")
     return dtype
@@ -153,6 +154,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self._path = path
 
     def find_class(self, module: str, name: str) -> Any:
+        """The guarded stand-in for ``module.name``, or a DataFormatError for any other global."""
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
