@@ -113,11 +113,10 @@ def read_file_bytes(path: str | os.PathLike, what: str, max_bytes: int | None = 
         DataFormatError: not a regular file, larger than ``max_bytes``, or unreadable.
     """
     path = Path(path)
-    size = regular_file_size(path, what)
-    if max_bytes is not None and size > max_bytes:
-        raise _limit_error(path, what, size, max_bytes)
     file, size = open_regular_file(path, what)
     with file:
+        if max_bytes is not None and size > max_bytes:
+            raise _limit_error(path, what, size, max_bytes)
         try:
             data = file.read() if max_bytes is None else file.read(max_bytes + 1)
         except OSError as exc:
