@@ -51,7 +51,7 @@ SPLITS = ("train", "test")
 
 
 class Audio(NamedTuple):
-    """Mono samples in [-1, 1) (float32) and their rate in Hz."""
+    """Mono float32 samples and their rate in Hz: integer PCM scaled to [-1, 1), float WAVs as stored."""
 
     samples: np.ndarray
     sample_rate: int
