@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections import Counter
 
 import numpy as np
@@ -10,6 +12,8 @@ from PIL import Image
 
 from spikegrad.data.cifar import CLASS_NAMES
 from spikegrad.data.cifar_png import (
+    MAX_PNG_BYTES,
+    PNG_SIGNATURE,
     read_cifar_foolbox_png,
     read_cifar_kaggle_png,
     read_png_rgb,
@@ -83,12 +87,94 @@ def test_wrong_png_size_or_mode(tmp_path, pixels, mode, message):
     assert str(path) in str(err.value)
 
 
-@pytest.mark.parametrize("keep", [0, 10, 40, 120])
-def test_corrupt_png(tmp_path, keep):
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [(0, "not a PNG file"), (10, "truncated before the end of its IHDR header"), (40, "cannot decode it"),
+     (120, "cannot decode it")],
+)
+def test_corrupt_png(tmp_path, keep, message):
     good = _png(tmp_path / "good.png", _images(1)[0]).read_bytes()
     path = tmp_path / "1.png"
     path.write_bytes(good[:keep])
-    with pytest.raises(DataFormatError, match="cannot decode it"):
+    with pytest.raises(DataFormatError, match=message) as err:
+        read_png_rgb(path)
+    assert str(path) in str(err.value)
+
+
+# --- header checked before decoding (issue 18) --------------------------------------------------
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _handmade_png(width: int, height: int, depth: int = 8, colour: int = 2) -> bytes:
+    """A valid PNG of zeros, compressed row by row so that even 9000x9000 costs little memory to make."""
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[colour]
+    row = bytes(1 + (width * channels * depth + 7) // 8)  # filter byte 0, then the row
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def huge_png() -> bytes:
+    return _handmade_png(9000, 9000)
+
+
+def test_9000x9000_png_is_refused_from_its_header(tmp_path, huge_png, refused_cheaply):
+    path = tmp_path / "1.png"
+    path.write_bytes(huge_png)
+    assert path.stat().st_size < 300_000  # ~236 KB that decode to 243 MB of pixels
+    refused_cheaply(lambda: read_png_rgb(path), DataFormatError, "9000x9000 RGB, expected 32x32 RGB")
+
+
+def test_handmade_32x32_png_is_read(tmp_path):
+    path = tmp_path / "1.png"
+    path.write_bytes(_handmade_png(32, 32))
+    assert Image.open(path).size == (32, 32)  # the helper writes PNGs that PIL reads
+    assert read_png_rgb(path).shape == (32, 32, 3) and not read_png_rgb(path).any()
+
+
+@pytest.mark.parametrize(
+    ("depth", "colour", "message"),
+    [(16, 2, "32x32 16-bit RGB, expected 32x32 RGB"), (16, 6, "32x32 16-bit RGBA"), (8, 3, "32x32 P, expected"),
+     (1, 0, "32x32 1-bit L")],
+)
+def test_bit_depth_and_colour_type_from_the_header(tmp_path, depth, colour, message):
+    path = tmp_path / "1.png"
+    path.write_bytes(_handmade_png(32, 32, depth, colour))
+    with pytest.raises(DataFormatError, match=message):
+        read_png_rgb(path)
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("JPEG", "a JPEG file"), ("BMP", "a BMP file"), ("GIF", "a GIF file"),
+                                           ("TIFF", "a TIFF file")])
+def test_other_formats_named_png_are_refused(tmp_path, fmt, name):
+    path = tmp_path / "1.png"
+    Image.fromarray(_images(1)[0]).save(path, format=fmt)
+    with pytest.raises(DataFormatError, match=f"{name}; expected the PNG signature") as err:
+        read_png_rgb(path)
+    assert err.value.offset == 0
+
+
+def test_invalid_ihdr(tmp_path):
+    good = _handmade_png(32, 32)
+    path = tmp_path / "1.png"
+    path.write_bytes(good[:8] + _chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 7, 2, 0, 0, 0)) + good[33:])
+    with pytest.raises(DataFormatError, match="invalid IHDR: colour type 2 with bit depth 7"):
+        read_png_rgb(path)
+    path.write_bytes(good[:8] + _chunk(b"tEXt", b"k\x00v") + good[8:])
+    with pytest.raises(DataFormatError, match="first chunk is not a 13-byte IHDR"):
+        read_png_rgb(path)
+
+
+def test_png_over_the_size_limit_is_refused_unread(tmp_path):
+    good = _handmade_png(32, 32)
+    path = tmp_path / "1.png"
+    path.write_bytes(good[:-12] + _chunk(b"zzZz", bytes(MAX_PNG_BYTES)) + good[-12:])  # a big private chunk
+    with pytest.raises(DataFormatError, match=f"more than the {MAX_PNG_BYTES}-byte limit"):
         read_png_rgb(path)
 
 

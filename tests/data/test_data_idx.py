@@ -249,3 +249,68 @@ def test_fuzz_truncation_and_corruption_only_raise_data_format_error(tmp_path, e
         assert str(path) in str(exc)
     else:
         assert isinstance(result, np.ndarray)
+
+
+# --- bounded reading (issue 18) ---------------------------------------------------------------
+
+
+def test_gzip_bomb_of_zeros_is_refused_at_its_header(tmp_path, gzip_bomb, refused_cheaply):
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip_bomb())
+    assert 2_000_000 < path.stat().st_size < 4_000_000  # 3 GiB once decompressed
+    error, _ = refused_cheaply(lambda: read_idx_images(path), DataFormatError, "unknown IDX type code 0x00")
+    assert error.offset == 2
+
+
+def test_gzip_bomb_after_a_valid_header_stops_one_probe_past_the_data(tmp_path, encode_idx, gzip_bomb, refused_cheaply):
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip_bomb(prefix=encode_idx(np.zeros((2, 28, 28), np.uint8))))
+    error, _ = refused_cheaply(
+        lambda: read_idx_images(path), DataFormatError, "more than 65536 unexpected trailing bytes after the IDX data"
+    )
+    assert error.offset == 16 + 2 * 784
+
+
+def test_gzip_header_declaring_more_than_the_file_can_hold(tmp_path, refused_cheaply):
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(b"\x00\x00\x08\x03" + struct.pack(">3i", 60000, 28, 28)))
+    refused_cheaply(
+        lambda: read_idx_images(path), DataFormatError,
+        rf"dims \[60000, 28, 28\] need 47040000 data bytes, but a gzip file of {path.stat().st_size} bytes "
+        r"decompresses to at most \d+ bytes",
+    )
+
+
+def test_gzip_bomb_whose_header_declares_it_is_refused_by_the_documented_limit(tmp_path, gzip_bomb, refused_cheaply):
+    # An honest header for 1.1 GB of zeros: the file can hold it (3 MB x 1032), the 1 GiB limit cannot.
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip_bomb(prefix=b"\x00\x00\x08\x03" + struct.pack(">3i", 1_400_000, 28, 28)))
+    refused_cheaply(lambda: read_idx_images(path), DataFormatError, "more than the 1073741824-byte limit")
+
+
+def test_raw_header_declaring_more_than_the_file_is_refused_before_allocating(tmp_path, refused_cheaply):
+    path = tmp_path / "images-idx3-ubyte"
+    path.write_bytes(b"\x00\x00\x08\x03" + struct.pack(">3i", 1_000_000, 28, 28) + bytes(100))
+    error, _ = refused_cheaply(lambda: read_idx_images(path), DataFormatError, "truncated: IDX dims")
+    assert error.offset == 116
+
+
+def test_max_bytes_is_the_limit_in_force(tmp_path, write_idx):
+    path = write_idx(tmp_path / "x.idx.gz", np.zeros((10, 28, 28), np.uint8), gz=True)
+    assert read_idx_images(path, max_bytes=16 + 7840).shape == (10, 28, 28)
+    with pytest.raises(DataFormatError, match="more than the 7000-byte limit"):
+        read_idx_images(path, max_bytes=7000)
+
+
+def test_multi_member_gzip_is_one_stream(tmp_path, encode_idx):
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    data = encode_idx(images)
+    path = tmp_path / "x.gz"
+    path.write_bytes(gzip.compress(data[:100]) + gzip.compress(data[100:]))
+    assert np.array_equal(read_idx_images(path), images)
+
+
+def test_multibyte_types_are_native_and_writable_from_gzip(tmp_path, write_idx):
+    array = np.array([[1.5, -2.0], [3.25, 1e30]], np.float64)
+    result = read_idx(write_idx(tmp_path / "x.gz", array, gz=True))
+    assert result.dtype.isnative and result.flags.writeable and np.array_equal(result, array)

@@ -109,3 +109,55 @@ def test_corrupt_gzip(tmp_path, sample):
     with pytest.raises(DataFormatError, match="gzip") as err:
         read_mnist_csv(path)
     assert str(path) in str(err.value)
+
+
+# --- bounded reading (issue 18) ---------------------------------------------------------------
+
+
+def test_gzip_bomb_of_zeros_is_refused_after_one_chunk(tmp_path, gzip_bomb, refused_cheaply):
+    path = tmp_path / "mnist_5k.csv.gz"
+    path.write_bytes(gzip_bomb())
+    error, _ = refused_cheaply(lambda: read_mnist_csv(path), DataFormatError, "line 1 is longer than 3139 bytes")
+    assert error.offset == 0
+
+
+def test_gzip_bomb_after_valid_rows_is_refused_at_its_line(tmp_path, sample, gzip_bomb, refused_cheaply):
+    path = tmp_path / "mnist.csv.gz"
+    path.write_bytes(gzip_bomb(prefix=_csv(*sample).encode()))
+    refused_cheaply(lambda: read_mnist_csv(path), DataFormatError, "line 5 is longer than 3139 bytes")
+
+
+def test_bomb_of_blank_lines_is_refused_at_the_first(tmp_path, refused_cheaply):
+    path = tmp_path / "mnist.csv.gz"
+    path.write_bytes(gzip.compress(b"\n" * (1 << 20)) * 200)  # 200 MiB of line ends
+    refused_cheaply(lambda: read_mnist_csv(path), DataFormatError, "line 1 has 1 comma-separated fields")
+
+
+def test_stream_longer_than_max_bytes_is_refused(tmp_path, sample):
+    data = _csv(*sample).encode()
+    path = tmp_path / "mnist.csv.gz"
+    path.write_bytes(gzip.compress(data))
+    assert len(read_mnist_csv(path, max_bytes=len(data))[0]) == 4
+    with pytest.raises(DataFormatError, match=f"longer than the {len(data) - 1}-byte limit"):
+        read_mnist_csv(path, max_bytes=len(data) - 1)
+
+
+def test_longest_valid_row_is_accepted(tmp_path):
+    path = tmp_path / "max.csv"
+    path.write_text(",".join(["255"] * 784 + ["9"]) + "\r\n")
+    images, labels = read_mnist_csv(path)
+    assert (images == 255).all() and labels.tolist() == [9]
+
+
+def test_rows_across_parse_blocks_keep_their_line_numbers(tmp_path):
+    rows = [",".join(["0"] * 784 + [str(i % 10)]) for i in range(5000)]
+    rows[4500] = ",".join(["0"] * 784 + ["12"])
+    path = tmp_path / "many.csv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataFormatError, match="line 4501, column 785: value 12, expected a label in 0..9"):
+        read_mnist_csv(path)
+    rows[4500] = rows[0]
+    path.write_text("\n".join(rows) + "\n")
+    labels = [i % 10 for i in range(5000)]
+    labels[4500] = 0
+    assert read_mnist_csv(path)[1].tolist() == labels

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import scipy.io
@@ -79,3 +82,44 @@ def test_bad_content(tmp_path, variables, message):
     with pytest.raises(DataFormatError, match=message) as err:
         read_svhn_mat(path)
     assert str(path) in str(err.value)
+
+
+# --- declared sizes checked before loading (issue 18) ------------------------------------------------
+
+
+def _with_images_dim(path, n: int, compress: bool = False):
+    """An official-layout file whose header then declares ``X`` as [32, 32, 3, n] (5 images stored)."""
+    x, y = _official()
+    scipy.io.savemat(path, {"X": x, "y": y}, do_compression=compress)
+    raw = path.read_bytes()
+    dims = struct.pack("<4i", 32, 32, 3, 5)
+    if compress:  # the dims live inside the zlib stream of X: rebuild it
+        start = raw.index(b"\x0f\x00\x00\x00", 128)
+        size = int.from_bytes(raw[start + 4 : start + 8], "little")
+        body = zlib.decompress(raw[start + 8 : start + 8 + size]).replace(dims, struct.pack("<4i", 32, 32, 3, n))
+        packed = zlib.compress(body)
+        raw = raw[:start] + struct.pack("<II", 15, len(packed)) + packed + raw[start + 8 + size :]
+    else:
+        assert raw.count(dims) == 1
+        raw = raw.replace(dims, struct.pack("<4i", 32, 32, 3, n))
+    path.write_bytes(raw)
+    return path
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_images_declared_beyond_what_the_file_can_hold(tmp_path, compress, refused_cheaply):
+    path = _with_images_dim(tmp_path / "train_32x32.mat", 2_000_000_000, compress)
+    refused_cheaply(lambda: read_svhn_mat(path), DataFormatError, r"'X' declares uint8 \[32, 32, 3, 2000000000\]")
+
+
+def test_uncompressed_images_declared_beyond_the_file_are_refused_without_reserving_them(tmp_path, refused_cheaply):
+    path = _with_images_dim(tmp_path / "train_32x32.mat", 5_000)  # 15 MB declared, 15 KB stored
+    refused_cheaply(lambda: read_svhn_mat(path), DataFormatError, "not a readable MATLAB file")
+
+
+def test_compressed_official_layout(tmp_path):
+    x, y = _official()
+    path = tmp_path / "train_32x32.mat"
+    scipy.io.savemat(path, {"X": x, "y": y}, do_compression=True)
+    images, labels = read_svhn_mat(path)
+    assert np.array_equal(images[4], x[..., 4]) and labels.tolist() == [0, 1, 9, 0, 5]

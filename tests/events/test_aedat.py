@@ -1,4 +1,4 @@
-"""AEDAT 3.1 reader on files the tests write (real DVS128 events re-encoded, and hand-built packets)."""
+"""AEDAT 3.1 reader on files the tests write (random and real DVS128 events encoded, hand-built packets)."""
 
 import struct
 
@@ -90,7 +90,52 @@ def test_truncations_and_corrupt_packets():
         decode_aedat31(_file(_packet(1, [(3 << 17) | 1, 2**31])), "f")
 
 
-def test_empty_recording():
-    events = decode_aedat31(_file(), "f")
-    assert len(events) == 0 and events.dtype.names == ("x", "y", "t", "p")
+def test_header_only_recording_is_an_error():
+    with pytest.raises(DataFormatError, match="no valid polarity events after the header") as info:
+        decode_aedat31(_file(), "f")
+    assert info.value.offset == len(_file())
     assert struct.calcsize("<HHIIIIII") == PACKET_HEADER.size == 28
+
+
+@pytest.mark.parametrize(
+    "packets",
+    [
+        [_packet(0, [0, 5, 0, 6])],  # only a special-event packet
+        [_packet(1, [(3 << 17) | 0, 10, (4 << 17) | 0, 11])],  # polarity events, all invalidated
+        [_packet(1, [])],  # an empty polarity packet
+    ],
+)
+def test_no_valid_polarity_event_is_an_error(tmp_path, packets):
+    path = tmp_path / "user01_led.aedat"
+    path.write_bytes(_file(*packets))
+    with pytest.raises(DataFormatError, match="no valid polarity events") as info:
+        read_aedat31(path)
+    assert "user01_led.aedat" in str(info.value)
+
+
+def _synthetic(n: int = 4000, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, 1_450_000, n))
+    return np.rec.fromarrays([rng.integers(0, 128, n), rng.integers(0, 128, n), t, rng.integers(0, 2, n)], names="x,y,t,p")
+
+
+@pytest.mark.parametrize("packet_events", [1, 700, 5000])
+def test_round_trip_of_written_events(tmp_path, packet_events):
+    events = _synthetic()
+    path = tmp_path / "trial.aedat"
+    write_aedat31(path, events, packet_events=packet_events)
+    back = read_aedat31(path)
+    assert back.tolist() == events.tolist()
+
+
+def test_timestamp_overflow_of_written_events():
+    events = _synthetic(3000)
+    events["t"] += 2**31 - 1000
+    back = decode_aedat31(encode_aedat31(events, packet_events=700), "mem")
+    assert np.array_equal(back["t"], events["t"]) and back["t"].max() > 2**31
+
+
+def test_huge_declared_packet_is_refused_before_allocating():
+    header = PACKET_HEADER.pack(1, 1, 8, 4, 0, 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    with pytest.raises(DataFormatError, match="truncated packet: 4294967295 events of 8 bytes, only 0 left"):
+        decode_aedat31(_file() + header, "f")

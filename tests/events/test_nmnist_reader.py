@@ -82,23 +82,33 @@ def test_round_trip_and_overflow_marker():
     assert len(shifted) == 500 and np.array_equal(shifted["t"][10:], events["t"][10:] + 2**13)
 
 
-def test_truncated_file(small, tmp_path):
+def _events(n: int = 500, seed: int = 0, sensor: tuple[int, int] = NMNIST_SENSOR) -> np.ndarray:
+    """``n`` random events on ``sensor`` with non-decreasing times below 2**23 us."""
+    rng = np.random.default_rng(seed)
+    t = np.sort(rng.integers(0, 300_000, n))
+    return np.rec.fromarrays(
+        [rng.integers(0, sensor[0], n), rng.integers(0, sensor[1], n), t, rng.integers(0, 2, n)], names="x,y,t,p"
+    )
+
+
+def test_truncated_file(tmp_path):
     path = tmp_path / "cut.bin"
-    path.write_bytes((small / "1.bs2").read_bytes()[:1003])
+    path.write_bytes(encode_40bit(_events())[:1003])
     with pytest.raises(DataFormatError, match="truncated") as info:
         read_40bit_events(path, NMNIST_SENSOR)
     assert info.value.offset == 1000 and info.value.path == path and "cut.bin" in str(info.value)
 
 
-def test_corrupt_event_outside_sensor_and_time_going_back(small):
-    data = bytearray((small / "1.bs2").read_bytes())
+def test_corrupt_event_outside_sensor_and_time_going_back():
+    data = bytearray(encode_40bit(_events()))
     data[5 * 7] = 200  # x of event 7
     with pytest.raises(DataFormatError, match="outside") as info:
         decode_40bit(bytes(data), "1.bs2", NMNIST_SENSOR)
     assert info.value.offset == 35
-    data = bytearray((small / "1.bs2").read_bytes())
-    data[5 * 300 + 2] &= 0x80  # clear the high timestamp bits of event 300
+    data = bytearray(encode_40bit(_events()))
+    data[5 * 300 + 2] &= 0x80  # clear the timestamp bits of event 300
     data[5 * 300 + 3] = 0
+    data[5 * 300 + 4] = 0
     with pytest.raises(DataFormatError, match="decreases") as info:
         decode_40bit(bytes(data), "1.bs2")
     assert info.value.offset == 1500
@@ -110,8 +120,8 @@ def test_writer_rejects_what_the_layout_cannot_hold():
         encode_40bit(events)
 
 
-def test_official_nmnist_layout(small, tmp_path):
-    source = read_40bit_events(small / "1.bs2")
+def test_official_nmnist_layout(tmp_path):
+    source = _events(seed=3)
     for split, folder in (("train", "Train"), ("test", "Test")):
         for digit in (0, 3):
             (tmp_path / folder / str(digit)).mkdir(parents=True)
@@ -121,4 +131,81 @@ def test_official_nmnist_layout(small, tmp_path):
     with pytest.raises(DataNotFoundError):
         nmnist(tmp_path / "missing", "train")
     with pytest.raises(ConfigError, match="split"):
-        nmnist_small(small, "validation")
+        nmnist_small(tmp_path, "validation")
+
+
+def _small_folder(folder, train_labels, test_labels):
+    """An NMNISTsmall folder as SLAYER ships it: CRLF lists with a '#' header, then <id>\t<label>."""
+    folder.mkdir(exist_ok=True)
+    for name, first_id, labels in (("train1K.txt", 1, train_labels), ("test100.txt", 60001, test_labels)):
+        rows = [f"{first_id + i}\t{label}" for i, label in enumerate(labels)]
+        (folder / name).write_bytes(("#sample\t#class\r\n" + "".join(f"{r}\r\n" for r in rows)).encode())
+        for i in range(len(labels)):
+            write_40bit_events(folder / f"{first_id + i}.bs2", _events(50 + i, seed=first_id + i))
+    return folder
+
+
+def test_nmnist_small_layout_written_by_the_test(tmp_path):
+    folder = _small_folder(tmp_path / "NMNISTsmall", [5, 0, 4], [7, 2])
+    train, test = nmnist_small(folder, "train"), nmnist_small(folder, "test")
+    assert train.labels == [5, 0, 4] and test.labels == [7, 2]
+    assert [f.name for f in test.files] == ["60001.bs2", "60002.bs2"]
+    events, label = test[1]
+    assert label == 2 and np.array_equal(events, _events(51, seed=60002))
+
+
+def test_nmnist_small_names_a_missing_sample(tmp_path):
+    folder = _small_folder(tmp_path / "NMNISTsmall", [5, 0], [7])
+    (folder / "2.bs2").unlink()
+    with pytest.raises(DataNotFoundError, match="2.bs2"):
+        nmnist_small(folder, "train")
+
+
+# --- empty inputs and labels (issue 18) -----------------------------------------------------------
+
+
+def test_empty_event_file(tmp_path):
+    path = tmp_path / "1.bs2"
+    path.write_bytes(b"")
+    with pytest.raises(DataFormatError, match="empty 40-bit event file") as info:
+        read_40bit_events(path, NMNIST_SENSOR)
+    assert info.value.offset == 0 and "1.bs2" in str(info.value)
+
+
+def test_file_of_overflow_markers_only():
+    with pytest.raises(DataFormatError, match="no events: all 3 records are timestamp-overflow markers"):
+        decode_40bit(bytes([0, 240, 0, 0, 0]) * 3, "1.bs2")
+
+
+@pytest.mark.parametrize(
+    ("text", "match", "line"),
+    [
+        ("#sample\t#class\r\n1\t5\r\n2\t99\r\n", "line 3: label 99 of sample 2 is outside 0..9", 3),
+        ("1\t10\n", "line 1: label 10 of sample 1 is outside 0..9", 1),
+        ("1\t5\n2\t-1\n", r"line 2: expected '<id> <label>', got '2\\t-1'", 2),
+        ("1\t5\n2 3 4\n", "line 2: expected '<id> <label>'", 2),
+        ("1\t5\n2\t\uff15\n", "line 2: expected '<id> <label>'", 2),  # a full-width digit is not ASCII
+        ("1\t5\n" + "9" * 40 + "\t1\n", "line 2: expected '<id> <label>'", 2),
+    ],
+)
+def test_sample_list_errors_name_the_line(tmp_path, text, match, line):
+    path = tmp_path / "train1K.txt"
+    path.write_bytes(text.encode())
+    with pytest.raises(DataFormatError, match=match) as info:
+        read_sample_list(path)
+    assert "train1K.txt" in str(info.value)
+    assert info.value.offset == len("".join(text.encode().decode().splitlines(keepends=True)[: line - 1]).encode())
+
+
+@pytest.mark.parametrize("text", ["", "\r\n\r\n", "#sample\t#class\r\n"])
+def test_empty_sample_list(tmp_path, text):
+    path = tmp_path / "test100.txt"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match="holds no '<id> <label>' line"):
+        read_sample_list(path)
+
+
+def test_sample_list_with_other_class_count(tmp_path):
+    path = tmp_path / "list.txt"
+    path.write_text("1 10\n")
+    assert read_sample_list(path, num_classes=11) == [(1, 10)]

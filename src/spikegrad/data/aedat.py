@@ -60,7 +60,8 @@ def decode_aedat31(data: bytes, path: str | os.PathLike, sensor_size: tuple[int,
 
     Raises:
         DataFormatError: bad header, a packet header or body cut short, inconsistent packet fields,
-            an event outside the ``(width, height)`` sensor, or timestamps that decrease.
+            an event outside the ``(width, height)`` sensor, timestamps that decrease, or no valid
+            polarity event at all (a file with only its header).
     """
     offset = _header_end(data, path)
     chunks = []
@@ -86,7 +87,13 @@ def decode_aedat31(data: bytes, path: str | os.PathLike, sensor_size: tuple[int,
             events, last_t = _polarity(words, overflow, last_t, body, path, sensor_size)
             chunks.append(events)
         offset = end
-    return np.concatenate(chunks) if chunks else np.empty(0, dtype=EVENT_DTYPE)
+    events = np.concatenate(chunks) if chunks else np.empty(0, dtype=EVENT_DTYPE)
+    if not len(events):
+        raise DataFormatError(
+            path, "no valid polarity events after the header (an empty recording); expected at least one",
+            offset=len(data),
+        )
+    return events
 
 
 def _polarity(
@@ -117,7 +124,12 @@ def _polarity(
 
 
 def read_aedat31(path: str | os.PathLike, sensor_size: tuple[int, int] = DVS128_SENSOR) -> np.ndarray:
-    """Read the polarity events of an AEDAT 3.1 file (see the module docstring)."""
+    """Read the polarity events of an AEDAT 3.1 file (see the module docstring).
+
+    Raises:
+        DataNotFoundError: the file does not exist.
+        DataFormatError: not a regular file, or as :func:`decode_aedat31`.
+    """
     return decode_aedat31(read_file_bytes(path, "AEDAT 3.1 file"), path, sensor_size)
 
 

@@ -1,4 +1,5 @@
-r"""Spoken digits: a checked WAV reader, a mel-filterbank send-on-delta spike encoder, FSDD and TIDIGITS.
+r"""Spoken digits: a checked WAV reader (on ``scipy.io.wavfile``), a mel-filterbank send-on-delta spike
+encoder, FSDD and TIDIGITS.
 
 **Encoding** (:class:`MelSpikeEncoder`). Frames of ``window_ms`` every ``ts`` ms (one frame per time bin)
 give a power spectrum; ``n_mels`` triangular filters on the HTK mel scale
@@ -28,13 +29,13 @@ import io
 import math
 import os
 import re
-import struct
-import wave
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import scipy.io.wavfile
 import torch
 
 from spikegrad.data.events import FileDataset
@@ -50,29 +51,66 @@ SPLITS = ("train", "test")
 
 
 class Audio(NamedTuple):
-    """Mono samples in [-1, 1) (float32) and their rate in Hz."""
+    """Mono float32 samples and their rate in Hz: integer PCM scaled to [-1, 1), float WAVs as stored."""
 
     samples: np.ndarray
     sample_rate: int
 
 
-def _pcm_to_float(frames: bytes, width: int) -> np.ndarray:
-    """Little-endian PCM of ``width`` bytes per sample to float32 in [-1, 1)."""
-    if width == 1:
-        return (np.frombuffer(frames, np.uint8).astype(np.float32) - 128.0) / 128.0
-    if width == 3:
-        raw = np.frombuffer(frames, np.uint8).reshape(-1, 3).astype(np.int32)
-        value = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
-        return (np.where(value >= 1 << 23, value - (1 << 24), value) / float(1 << 23)).astype(np.float32)
-    return (np.frombuffer(frames, f"<i{width}") / float(1 << (8 * width - 1))).astype(np.float32)
+def _data_chunk(path: str | os.PathLike, raw: bytes) -> tuple[int, int]:
+    """``(offset, declared size)`` of the ``data`` chunk, walking the RIFF chunks after ``WAVE``.
+
+    Checked here rather than left to scipy, which reads a data chunk cut short without complaint.
+
+    Raises:
+        DataFormatError: no ``data`` chunk, or one that runs past the end of the file (truncated; the
+            offset is the end of the file).
+    """
+    position = 12
+    while position + 8 <= len(raw):
+        kind, size = raw[position : position + 4], int.from_bytes(raw[position + 4 : position + 8], "little")
+        if kind == b"data":
+            if position + 8 + size > len(raw):
+                raise DataFormatError(
+                    path, f"truncated WAV: the data chunk declares {size} bytes from byte {position + 8}, "
+                    f"the file ends after {len(raw) - position - 8}", offset=len(raw),
+                )
+            return position + 8, size
+        position += 8 + size + (size & 1)  # chunks are padded to an even size
+    raise DataFormatError(path, "no 'data' chunk in the WAV file (truncated or corrupt)", offset=len(raw))
+
+
+def _to_float(path: str | os.PathLike, data: np.ndarray) -> np.ndarray:
+    """scipy's samples ``[frames, channels]`` to float32: integers scaled to [-1, 1), floats as stored.
+
+    scipy returns 8-bit PCM as uint8 (offset 128) and other widths as signed integers of the next
+    numpy size, left-justified (24-bit in int32), so dividing by the container's full scale is exact.
+    """
+    if data.dtype == np.uint8:
+        return ((data.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    if data.dtype.kind == "i":
+        return (data / float(1 << (8 * data.dtype.itemsize - 1))).astype(np.float32)
+    if data.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(data.reshape(-1)))
+        if bad.size:
+            raise DataFormatError(path, f"WAV sample {bad[0]} is {data.reshape(-1)[bad[0]]}, expected a finite value")
+        return data.astype(np.float32)
+    raise DataFormatError(path, f"unsupported WAV sample type {data.dtype}")
 
 
 def read_wav(path: str | os.PathLike) -> Audio:
-    """Read an uncompressed PCM RIFF/WAVE file (8, 16, 24 or 32 bit; several channels are averaged).
+    """Read an uncompressed RIFF/WAVE file with ``scipy.io.wavfile``; several channels are averaged.
+
+    Accepted: integer PCM of 8 to 64 bits (format 1), IEEE float of 32 or 64 bits (format 3), and
+    WAVE_FORMAT_EXTENSIBLE files holding either. Integer samples are scaled to [-1, 1); float samples
+    are returned as stored (nominally in [-1, 1]) and must be finite.
 
     Raises:
-        DataFormatError: not RIFF/WAVE (a NIST SPHERE file gets a conversion hint), a corrupt header, a
-            compressed format, or a data chunk shorter than its header says (offset: the end of the file).
+        DataNotFoundError: the file does not exist.
+        DataFormatError: not a regular file; not RIFF/WAVE (a NIST SPHERE file gets a conversion hint);
+            a data chunk longer than the file (truncated; offset: the end of the file) or missing;
+            a corrupt header or a compressed format (scipy's reason is quoted); no samples; a rate of 0;
+            or a non-finite float sample.
     """
     raw = read_file_bytes(path, "WAV file")
     if raw.startswith(SPHERE_MAGIC):
@@ -80,22 +118,18 @@ def read_wav(path: str | os.PathLike) -> Audio:
         raise DataFormatError(path, f"NIST SPHERE audio (the LDC TIDIGITS format); {hint}", offset=0)
     if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
         raise DataFormatError(path, "not a RIFF/WAVE file (expected 'RIFF' at byte 0 and 'WAVE' at byte 8)", offset=0)
+    _, size = _data_chunk(path, raw)
     try:
-        with wave.open(io.BytesIO(raw)) as reader:
-            channels, width = reader.getnchannels(), reader.getsampwidth()
-            rate, count = reader.getframerate(), reader.getnframes()
-            frames = reader.readframes(count)
-    except (wave.Error, EOFError, struct.error, RuntimeError) as exc:  # RuntimeError: wave's chunk seek past its end
-        raise DataFormatError(path, f"corrupt or unsupported WAV header ({type(exc).__name__}: {exc})") from exc
-    if channels < 1 or width not in (1, 2, 3, 4) or rate < 1:
-        raise DataFormatError(path, f"unsupported WAV: {channels} channels, {8 * width}-bit, {rate} Hz")
-    if len(frames) < count * channels * width:
-        raise DataFormatError(
-            path, f"truncated WAV: the data chunk declares {count} frames ({count * channels * width} bytes), "
-            f"the file ends after {len(frames)}", offset=len(raw),
-        )
-    samples = _pcm_to_float(frames, width).reshape(-1, channels).mean(axis=1, dtype=np.float32)
-    return Audio(samples, rate)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)  # unknown chunks are skipped
+            rate, data = scipy.io.wavfile.read(io.BytesIO(raw))
+    except Exception as exc:  # scipy raises ValueError, struct.error, UnboundLocalError... on malformed headers
+        raise DataFormatError(path, f"corrupt or unsupported WAV ({type(exc).__name__}: {exc})") from exc
+    data = data[:, None] if data.ndim == 1 else data  # scipy gives mono as [frames], others as [frames, channels]
+    if rate < 1 or data.size == 0:
+        detail = f"{data.shape[1]} channels, {len(data)} frames ({size}-byte data chunk), {rate} Hz"
+        raise DataFormatError(path, f"unusable WAV: {detail}; expected at least one frame and a rate > 0")
+    return Audio(_to_float(path, data).mean(axis=1, dtype=np.float32), rate)
 
 
 def _hz_to_mel(f: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from spikegrad.data.fileio import read_file_bytes
-from spikegrad.data.safe_pickle import load_numpy_pickle
+from spikegrad.data.safe_pickle import MAX_PICKLE_BYTES, load_numpy_pickle
 from spikegrad.errors import DataFormatError
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -55,11 +55,13 @@ def read_cifar_batch(path: str | os.PathLike, num_classes: int = 10) -> tuple[np
 
     Raises:
         DataNotFoundError: the file does not exist.
-        DataFormatError: not a pickle, a refused pickle global, missing keys, ``data`` not uint8
+        DataFormatError: not a regular file, larger than
+            :data:`~spikegrad.data.safe_pickle.MAX_PICKLE_BYTES`, not a pickle, a refused pickle global
+            or use of one (see :mod:`~spikegrad.data.safe_pickle`), missing keys, ``data`` not uint8
             ``[N, 3072]``, label count differs from N, or a label outside ``0..num_classes-1``.
     """
     path = Path(path)
-    batch = load_numpy_pickle(path, read_file_bytes(path, _WHAT))
+    batch = load_numpy_pickle(path, read_file_bytes(path, _WHAT, max_bytes=MAX_PICKLE_BYTES))
     if not isinstance(batch, dict):
         raise DataFormatError(path, f"{_WHAT}: the pickle holds a {type(batch).__name__}, expected a dict")
     data, labels = _entry(path, batch, "data"), _entry(path, batch, "labels")

@@ -7,13 +7,16 @@
 * foolbox (``foolbox/data``): ``cifar10_<index>_<label>.png``, where ``<index>`` is the position in
   the CIFAR-10 test set and ``<label>`` the class id 0..9.
 
-Every PNG must be a 32x32 RGB image (PIL mode ``"RGB"``, 8 bits per channel).
+Every PNG must be a 32x32 RGB image (PNG colour type 2, 8 bits per channel). Size, bit depth and
+colour type are read from the PNG header before decoding, so an oversized image is refused unread.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -25,33 +28,66 @@ from spikegrad.errors import DataFormatError, DataNotFoundError
 
 KAGGLE_LABELS = "trainLabels.csv"
 _FOOLBOX_NAME = re.compile(r"cifar10_(\d+)_(\d+)\.png")
+_WHAT = "CIFAR-10 PNG image"
+MAX_PNG_BYTES = 1 << 20  # a 32x32 RGB PNG is about 3 KB; anything this large is not one
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_IHDR = struct.Struct(">I4sIIBBBBB")  # length, "IHDR", width, height, bit depth, colour type, ...
+# PNG colour type -> (PIL-style mode name, allowed bit depths), from the PNG specification, table 11.1
+_COLOUR_TYPES = {0: ("L", (1, 2, 4, 8, 16)), 2: ("RGB", (8, 16)), 3: ("P", (1, 2, 4, 8)), 4: ("LA", (8, 16)),
+                 6: ("RGBA", (8, 16))}
+_OTHER_FORMATS = {b"\xff\xd8\xff": "JPEG", b"BM": "BMP", b"GIF8": "GIF", b"II*\x00": "TIFF", b"MM\x00*": "TIFF",
+                  b"RIFF": "RIFF (e.g. WebP)"}
+
+
+def _png_header(path: Path, data: bytes) -> tuple[int, int, str]:
+    """``(width, height, format in words)`` from the signature and IHDR chunk, before any decoding.
+
+    Raises:
+        DataFormatError: not a PNG (a JPEG, BMP, GIF, TIFF or WebP file is named as such), or the
+            IHDR chunk is missing, cut short or holds an invalid colour type or bit depth.
+    """
+    if not data.startswith(PNG_SIGNATURE):
+        found = next((name for magic, name in _OTHER_FORMATS.items() if data.startswith(magic)), None)
+        what = f"a {found} file" if found else f"not a PNG file (first bytes {data[:8].hex(' ') or 'none'})"
+        raise DataFormatError(path, f"{_WHAT}: {what}; expected the PNG signature 89 50 4e 47 0d 0a 1a 0a", offset=0)
+    if len(data) < len(PNG_SIGNATURE) + _IHDR.size:
+        raise DataFormatError(path, f"{_WHAT}: truncated before the end of its IHDR header", offset=len(data))
+    length, kind, width, height, depth, colour, _, _, _ = _IHDR.unpack_from(data, len(PNG_SIGNATURE))
+    if kind != b"IHDR" or length != 13:
+        raise DataFormatError(path, f"{_WHAT}: the first chunk is not a 13-byte IHDR header", offset=8)
+    if colour not in _COLOUR_TYPES or depth not in _COLOUR_TYPES[colour][1]:
+        raise DataFormatError(path, f"{_WHAT}: invalid IHDR: colour type {colour} with bit depth {depth}", offset=24)
+    mode = _COLOUR_TYPES[colour][0]
+    return width, height, mode if depth == 8 else f"{depth}-bit {mode}"
 
 
 def read_png_rgb(path: str | os.PathLike, size: tuple[int, int] = (32, 32)) -> np.ndarray:
     """Read one PNG that must be an 8-bit RGB image of ``size`` = ``(height, width)``.
+
+    The file's size (at most :data:`MAX_PNG_BYTES`), signature, dimensions, bit depth and colour type
+    are checked from its header before anything is decoded, so a huge image costs nothing.
 
     Returns:
         uint8 array ``[height, width, 3]``.
 
     Raises:
         DataNotFoundError: the file does not exist.
-        DataFormatError: not a readable image, or not RGB, or another size.
+        DataFormatError: not a regular file, too large, not a PNG (JPEG, BMP... named ``.png``), not
+            8-bit RGB, another size, or not decodable.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(path, "CIFAR-10 PNG image: file not found")
-    try:
-        with Image.open(path) as image:
-            image.load()
-            mode, width, height = image.mode, image.width, image.height
-            pixels = np.asarray(image, dtype=np.uint8) if mode == "RGB" else None
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
-        raise DataFormatError(path, f"CIFAR-10 PNG image: cannot decode it ({exc})") from exc
+    data = read_file_bytes(path, _WHAT, max_bytes=MAX_PNG_BYTES)
+    width, height, mode = _png_header(path, data)
     if mode != "RGB" or (height, width) != tuple(size):
-        raise DataFormatError(
-            path, f"CIFAR-10 PNG image: {width}x{height} {mode}, expected {size[1]}x{size[0]} RGB"
-        )
-    return pixels
+        raise DataFormatError(path, f"{_WHAT}: {width}x{height} {mode}, expected {size[1]}x{size[0]} RGB")
+    try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            image.load()
+            if (image.mode, image.size) != ("RGB", (width, height)):
+                raise DataFormatError(path, f"{_WHAT}: decodes to {image.size} {image.mode}, unlike its header")
+            return np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise DataFormatError(path, f"{_WHAT}: cannot decode it ({exc})") from exc
 
 
 def _kaggle_rows(csv_path: Path) -> list[tuple[str, int, int]]:

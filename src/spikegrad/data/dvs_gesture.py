@@ -24,6 +24,7 @@ SLAYER trained on the first 1 450 ms of each sample (1 450 bins of 1 ms, OR-binn
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from spikegrad.data.aedat import DVS128_SENSOR, read_aedat31
-from spikegrad.data.fileio import read_file_bytes
+from spikegrad.data.fileio import read_text_lines
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 
 CLASSES = (
@@ -41,30 +42,59 @@ CLASSES = (
 )  # fmt: skip
 TRIAL_LISTS = {"train": "trials_to_train.txt", "test": "trials_to_test.txt"}
 LABEL_DTYPE = np.dtype([("label", np.int64), ("start", np.int64), ("stop", np.int64)])
+LABEL_HEADER = ("class", "startTime_usec", "endTime_usec")
+MAX_TIME_US = (1 << 63) - 1
+_DECIMAL = re.compile(r"\d+", re.ASCII)
+
+
+def _is_header(fields: list[str]) -> bool:
+    """Whether a label CSV line's fields are the release's header ``class,startTime_usec,endTime_usec``."""
+    return [f.lower() for f in fields] == [f.lower() for f in LABEL_HEADER]
+
+
+def _label_row(path: str | os.PathLike, number: int, offset: int, line: str) -> tuple[int, int, int]:
+    """``(label 0-based, start, stop)`` of one label CSV row, after checking its values."""
+    fields = [f.strip() for f in line.split(",")]
+    if len(fields) != 3 or not all(_DECIMAL.fullmatch(f) for f in fields):
+        expected = f"'{','.join(LABEL_HEADER)}' (the header, first line only) or three integers"
+        raise DataFormatError(path, f"line {number}: expected {expected}, got {line.strip()[:60]!r}", offset=offset)
+    too_big = [f for f in fields if len(f) > 19 or int(f) > MAX_TIME_US]  # 19 digits: int() stays cheap
+    if too_big:
+        value = too_big[0] if len(too_big[0]) <= 30 else f"{too_big[0][:20]}... ({len(too_big[0])} digits)"
+        raise DataFormatError(path, f"line {number}: value {value} does not fit in 64 bits", offset=offset)
+    label, start, stop = (int(f) for f in fields)
+    if not 1 <= label <= len(CLASSES):
+        raise DataFormatError(
+            path, f"line {number}: class {label}, expected a class in 1..{len(CLASSES)}", offset=offset
+        )
+    if start >= stop:
+        message = f"line {number}: start {start} >= stop {stop}, expected start < stop"
+        raise DataFormatError(path, message, offset=offset)
+    return label - 1, start, stop
 
 
 def read_gesture_labels(path: str | os.PathLike) -> np.ndarray:
     """Rows of a ``*_labels.csv`` as a :data:`LABEL_DTYPE` array (``label`` 0-based, times in µs).
 
+    The first non-blank line is skipped only when it is the header ``class,startTime_usec,endTime_usec``
+    (case and spaces ignored), so a label file without a header keeps its first gesture.
+
     Raises:
-        DataFormatError: a row is not three integers, a class is outside 1..11, or ``start >= stop``;
-            the offset is the row's first byte.
+        DataNotFoundError: the file does not exist.
+        DataFormatError: not a regular file, a row that is not three integers, a class outside 1..11,
+            a time that does not fit in 64 bits, ``start >= stop``, or no row at all; the offset is
+            the row's first byte.
     """
-    text = read_file_bytes(path, "DVS Gesture labels CSV").decode("ascii", errors="replace")
-    rows = []
-    offset = 0
-    for number, line in enumerate(text.splitlines(keepends=True)):
-        fields = [f.strip() for f in line.split(",")]
-        if number > 0 and line.strip():
-            if len(fields) != 3 or not all(f.isdigit() for f in fields):
-                expected = "'class,startTime_usec,endTime_usec'"
-                raise DataFormatError(path, f"expected {expected}, got {line.strip()!r}", offset=offset)
-            label, start, stop = (int(f) for f in fields)
-            if not 1 <= label <= len(CLASSES) or start >= stop:
-                rule = f"class must be 1..{len(CLASSES)} and start < stop"
-                raise DataFormatError(path, f"{rule}, got {line.strip()!r}", offset=offset)
-            rows.append((label - 1, start, stop))
-        offset += len(line)
+    rows: list[tuple[int, int, int]] = []
+    first = True
+    for number, offset, line in read_text_lines(path, "DVS Gesture labels CSV"):
+        if not line.strip():
+            continue
+        if not (first and _is_header([f.strip() for f in line.split(",")])):
+            rows.append(_label_row(path, number, offset, line))
+        first = False
+    if not rows:
+        raise DataFormatError(path, f"no label rows; expected '{','.join(LABEL_HEADER)}' lines, one per gesture")
     return np.array(rows, dtype=LABEL_DTYPE)
 
 
@@ -80,11 +110,20 @@ def cut_trial(events: np.ndarray, labels: np.ndarray) -> list[tuple[np.ndarray, 
 
 
 def read_trial_list(path: str | os.PathLike) -> list[str]:
-    """The ``.aedat`` names listed in ``trials_to_train.txt`` / ``trials_to_test.txt`` (blank lines skipped)."""
-    names = read_file_bytes(path, "DVS Gesture trial list").decode("ascii", errors="replace").split()
-    bad = [n for n in names if not n.endswith(".aedat")]
-    if bad:
-        raise DataFormatError(path, f"expected '.aedat' file names, got {bad[0]!r}")
+    """The ``.aedat`` names listed in ``trials_to_train.txt`` / ``trials_to_test.txt`` (blank lines skipped).
+
+    Raises:
+        DataNotFoundError: the file does not exist.
+        DataFormatError: not a regular file, a name that does not end in ``.aedat``, or no name at all.
+    """
+    names = []
+    for number, offset, line in read_text_lines(path, "DVS Gesture trial list"):
+        for name in line.split():
+            if not name.endswith(".aedat"):
+                raise DataFormatError(path, f"line {number}: expected '.aedat' file names, got {name!r}", offset=offset)
+            names.append(name)
+    if not names:
+        raise DataFormatError(path, "the trial list names no trial; expected one '.aedat' file name per line")
     return names
 
 
@@ -107,7 +146,7 @@ class DVSGesture(torch.utils.data.Dataset):
         self.samples: list[tuple[Path, int, int, int]] = []  # (trial file, label, start, stop)
         for name in read_trial_list(self.root / TRIAL_LISTS[split]):
             trial = self.root / name
-            if not trial.is_file():
+            if not trial.exists():  # anything else there is refused when it is read
                 raise DataNotFoundError(trial, f"trial listed in {TRIAL_LISTS[split]} is missing")
             labels = read_gesture_labels(trial.with_name(trial.stem + "_labels.csv"))
             self.samples += [(trial, label, start, stop) for label, start, stop in labels.tolist()]

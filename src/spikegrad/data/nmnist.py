@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from spikegrad.data.events import FileDataset, make_events
-from spikegrad.data.fileio import read_file_bytes
+from spikegrad.data.fileio import read_file_bytes, read_text_lines
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 
 BYTES_PER_EVENT = 5
@@ -42,6 +43,7 @@ MAX_TIMESTAMP_US = (1 << 23) - 1
 NMNIST_SENSOR = (34, 34)
 NMNIST_LISTS = {"train": "train1K.txt", "test": "test100.txt"}
 NMNIST_FOLDERS = {"train": "Train", "test": "Test"}
+_DECIMAL = re.compile(r"\d{1,18}", re.ASCII)  # up to 18 digits: fits in int64
 
 
 def decode_40bit(data: bytes, path: str | os.PathLike, sensor_size: tuple[int, int] | None = None) -> np.ndarray:
@@ -51,9 +53,12 @@ def decode_40bit(data: bytes, path: str | os.PathLike, sensor_size: tuple[int, i
         sensor_size: ``(width, height)``; events outside it are an error. None skips the check.
 
     Raises:
-        DataFormatError: the length is not a multiple of 5 (truncated), an event lies outside the sensor,
-            or a timestamp decreases; the offset is the first bad byte / event.
+        DataFormatError: no events (an empty file, or only overflow markers), the length is not a
+            multiple of 5 (truncated), an event lies outside the sensor, or a timestamp decreases; the
+            offset is the first bad byte / event.
     """
+    if not data:
+        raise DataFormatError(path, "empty 40-bit event file: expected at least one 5-byte event", offset=0)
     whole = len(data) - len(data) % BYTES_PER_EVENT
     if whole != len(data):
         raise DataFormatError(
@@ -65,6 +70,8 @@ def decode_40bit(data: bytes, path: str | os.PathLike, sensor_size: tuple[int, i
     overflow = raw[:, 1] == OVERFLOW_Y
     t = t + OVERFLOW_STEP_US * np.cumsum(overflow)
     index = np.flatnonzero(~overflow)  # event number of each real event, for offsets
+    if not index.size:
+        raise DataFormatError(path, f"no events: all {len(raw)} records are timestamp-overflow markers", offset=0)
     x, y, p, t = raw[index, 0], raw[index, 1], raw[index, 2] >> 7, t[index]
     if sensor_size is not None:
         outside = np.flatnonzero((x >= sensor_size[0]) | (y >= sensor_size[1]))
@@ -113,18 +120,31 @@ def _check_split(split: str, choices: dict[str, str]) -> str:
     return choices[split]
 
 
-def read_sample_list(path: str | os.PathLike) -> list[tuple[int, int]]:
-    """Parse an ``NMNISTsmall`` list (``#`` header lines, then ``<id> <label>`` per line, any line ending)."""
-    text = read_file_bytes(path, "N-MNIST sample list").decode("ascii", errors="replace")
+def read_sample_list(path: str | os.PathLike, num_classes: int = 10) -> list[tuple[int, int]]:
+    """Parse an ``NMNISTsmall`` list (``#`` header lines, then ``<id> <label>`` per line, any line ending).
+
+    Raises:
+        DataNotFoundError: the file does not exist.
+        DataFormatError: not a regular file, a line that is not two non-negative integers, a label
+            outside ``0..num_classes-1``, or no sample at all; the message names the line and the offset
+            is its first byte.
+    """
     samples = []
-    offset = 0
-    for line in text.splitlines(keepends=True):
+    for number, offset, line in read_text_lines(path, "N-MNIST sample list"):
         fields = line.split()
-        if fields and not fields[0].startswith("#"):
-            if len(fields) != 2 or not all(f.isdigit() for f in fields):
-                raise DataFormatError(path, f"expected '<id> <label>', got {line.strip()!r}", offset=offset)
-            samples.append((int(fields[0]), int(fields[1])))
-        offset += len(line)
+        if not fields or fields[0].startswith("#"):
+            continue
+        if len(fields) != 2 or not all(_DECIMAL.fullmatch(f) for f in fields):
+            raise DataFormatError(path, f"line {number}: expected '<id> <label>', got {line.strip()!r}", offset=offset)
+        sample_id, label = int(fields[0]), int(fields[1])
+        if not 0 <= label < num_classes:
+            raise DataFormatError(
+                path, f"line {number}: label {label} of sample {sample_id} is outside 0..{num_classes - 1}",
+                offset=offset,
+            )
+        samples.append((sample_id, label))
+    if not samples:
+        raise DataFormatError(path, "the sample list holds no '<id> <label>' line; expected at least one sample")
     return samples
 
 
@@ -139,7 +159,7 @@ def nmnist_small(
     root = Path(root)
     samples = read_sample_list(root / _check_split(split, NMNIST_LISTS))
     files = [root / f"{sample_id}.bs2" for sample_id, _ in samples]
-    missing = [f for f in files if not f.is_file()]
+    missing = [f for f in files if not f.exists()]  # anything else there is refused when it is read
     if missing:
         raise DataNotFoundError(missing[0], f"{len(missing)} sample file(s) of the {split} list are missing")
     return FileDataset(files, [label for _, label in samples], _reader(NMNIST_SENSOR), transform)
