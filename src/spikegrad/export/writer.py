@@ -406,7 +406,12 @@ def to_nir(
     """
     nir = require_nir()
     layers = trace_layers(model, input_shape)
-    dt = _model_dt_seconds(layers) if dt is None else dt
+    try:
+        dt = _model_dt_seconds(layers) if dt is None else dt
+    except ConfigError:  # a layer that cannot be written at all is the more useful error
+        for layer in layers:
+            WRITERS[type(layer.module)](layer, WriteOptions(1.0, approximate))
+        raise
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ConfigError("dt", f"the graph's time step must be a finite number of seconds > 0, got {dt!r}")
     options = WriteOptions(float(dt), approximate)
