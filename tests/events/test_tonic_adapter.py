@@ -12,8 +12,20 @@ import pytest
 import torch
 
 from spikegrad.data.events import EventBinning, bin_events, make_events
-from spikegrad.data.nmnist import NMNIST_SENSOR, nmnist, nmnist_small, read_40bit_events, write_40bit_events
-from spikegrad.data.tonic_adapter import collate_frames, frames_to_spikes, pad_time, sparse_split, tonic_sensor_size
+from spikegrad.data.nmnist import (
+    NMNIST_SENSOR,
+    nmnist,
+    nmnist_small,
+    read_40bit_events,
+    write_40bit_events,
+)
+from spikegrad.data.tonic_adapter import (
+    collate_frames,
+    frames_to_spikes,
+    pad_time,
+    sparse_split,
+    tonic_sensor_size,
+)
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.functional.neuron import Reset
 from spikegrad.losses import rate_cross_entropy

@@ -7,8 +7,20 @@ import torch
 
 from spikegrad.functional.neuron import Reset
 from spikegrad.nn import (
-    CUBA, IF, LIF, AvgPool2d, AxonalDelay, Conv2d, Dense, Flatten, LeakyIntegrator, SLAYERBlock, SLAYERPool, SNNSequential,
-    SumPool2d, TimeFixedDropout,
+    CUBA,
+    IF,
+    LIF,
+    AvgPool2d,
+    AxonalDelay,
+    Conv2d,
+    Dense,
+    Flatten,
+    LeakyIntegrator,
+    SLAYERBlock,
+    SLAYERPool,
+    SNNSequential,
+    SumPool2d,
+    TimeFixedDropout,
 )  # fmt: skip
 
 INPUT_SHAPE = (2, 8, 8)
@@ -32,6 +44,12 @@ def every_layer_network(reset_zero: Reset = Reset.ZERO) -> SNNSequential:
             if isinstance(module, (Dense, Conv2d)):
                 module.weight.mul_(3.0)
     return net.eval()
+
+
+@pytest.fixture
+def network_of_every_layer():
+    """The factory :func:`every_layer_network` (tests call it with the reset mode of the resetting neurons)."""
+    return every_layer_network
 
 
 @pytest.fixture

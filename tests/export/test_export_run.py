@@ -9,14 +9,20 @@ import torch
 
 nir = pytest.importorskip("nir", reason="the nir extra is not installed (pip install 'spikegrad[nir]')")
 
-from spikegrad.errors import ConfigError, ExportError  # noqa: E402
-from spikegrad.export import export_run, from_nir  # noqa: E402
-from spikegrad.functional.neuron import Reset  # noqa: E402
-from spikegrad.nn import LIF  # noqa: E402
-from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe, list_recipes  # noqa: E402
-from spikegrad.train import recipe as recipe_registry  # noqa: E402
-from spikegrad.train.checkpoint import load_weights  # noqa: E402
-from spikegrad.train.recipes.static_images import build_rate_mlp  # noqa: E402
+from spikegrad.errors import ConfigError, ExportError
+from spikegrad.export import export_run, from_nir
+from spikegrad.functional.neuron import Reset
+from spikegrad.nn import LIF
+from spikegrad.train import (
+    Trainer,
+    apply_overrides,
+    build_experiment,
+    get_recipe,
+    list_recipes,
+)
+from spikegrad.train import recipe as recipe_registry
+from spikegrad.train.checkpoint import load_weights
+from spikegrad.train.recipes.static_images import build_rate_mlp
 
 TINY = {"epochs": "1", "hidden": "[24]", "steps": "6", "batch_size": "64"}
 ZERO_RECIPE = "digits-reset-zero-test"

@@ -8,10 +8,19 @@ import torch
 
 nir = pytest.importorskip("nir", reason="the nir extra is not installed (pip install 'spikegrad[nir]')")
 
-from spikegrad.errors import ConfigError, ExportError  # noqa: E402
-from spikegrad.export import SNNTORCH_DT, from_nir  # noqa: E402
-from spikegrad.functional.neuron import Reset  # noqa: E402
-from spikegrad.nn import CUBA, IF, LIF, AxonalDelay, Dense, Flatten, LeakyIntegrator, SumPool2d  # noqa: E402
+from spikegrad.errors import ConfigError, ExportError
+from spikegrad.export import SNNTORCH_DT, from_nir
+from spikegrad.functional.neuron import Reset
+from spikegrad.nn import (
+    CUBA,
+    IF,
+    LIF,
+    AxonalDelay,
+    Dense,
+    Flatten,
+    LeakyIntegrator,
+    SumPool2d,
+)
 
 DT = 1e-3
 

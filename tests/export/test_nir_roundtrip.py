@@ -10,13 +10,29 @@ import torch
 
 nir = pytest.importorskip("nir", reason="the nir extra is not installed (pip install 'spikegrad[nir]')")
 
-from spikegrad.errors import ConfigError, ExportError  # noqa: E402
-from spikegrad.export import SNNTORCH_DT, approximate_agreement, from_nir, record_spikes, to_nir  # noqa: E402
-from spikegrad.export.writer import APPROXIMATED  # noqa: E402
-from spikegrad.functional.neuron import Reset  # noqa: E402
-from spikegrad.functional.srm import SRMParameters  # noqa: E402
-from spikegrad.nn import CUBA, IF, LIF, Conv2d, Dense, LeakyIntegrator, LeeLIF, SLAYERBlock, SNNSequential, SRMNeuron  # noqa: E402
-from tests.export.conftest import INPUT_SHAPE, every_layer_network  # noqa: E402
+from spikegrad.errors import ConfigError, ExportError
+from spikegrad.export import (
+    SNNTORCH_DT,
+    approximate_agreement,
+    from_nir,
+    record_spikes,
+    to_nir,
+)
+from spikegrad.export.writer import APPROXIMATED
+from spikegrad.functional.neuron import Reset
+from spikegrad.functional.srm import SRMParameters
+from spikegrad.nn import (
+    CUBA,
+    IF,
+    LIF,
+    Conv2d,
+    Dense,
+    LeakyIntegrator,
+    LeeLIF,
+    SLAYERBlock,
+    SNNSequential,
+    SRMNeuron,
+)
 
 
 def _through_file(graph, tmp_path):
@@ -25,9 +41,9 @@ def _through_file(graph, tmp_path):
     return nir.read(path)
 
 
-def test_every_layer_type_round_trips_exactly(tmp_path, spikes):
-    net = every_layer_network()
-    graph = _through_file(to_nir(net, input_shape=INPUT_SHAPE), tmp_path)
+def test_every_layer_type_round_trips_exactly(tmp_path, spikes, network_of_every_layer):
+    net = network_of_every_layer()
+    graph = _through_file(to_nir(net, input_shape=spikes.shape[2:]), tmp_path)
     kinds = {type(node).__name__ for node in graph.nodes.values()}
     assert kinds == {"Input", "Output", "Conv2d", "LIF", "SumPool2d", "Scale", "I", "Threshold", "CubaLIF", "AvgPool2d",
                      "Flatten", "Affine", "Delay", "LI", "Linear", "IF"}  # fmt: skip
@@ -90,16 +106,16 @@ def test_subtraction_is_refused_naming_the_reset_and_the_option():
     assert caught.value.layer == "layer 1 (LIF)"
 
 
-def test_approximate_export_flags_and_measures(spikes):
-    net = every_layer_network(reset_zero=Reset.SUBTRACT)
-    graph = to_nir(net, input_shape=INPUT_SHAPE, approximate=True)
+def test_approximate_export_flags_and_measures(spikes, network_of_every_layer):
+    net = network_of_every_layer(reset_zero=Reset.SUBTRACT)
+    graph = to_nir(net, input_shape=spikes.shape[2:], approximate=True)
     assert graph.metadata[APPROXIMATED] == "1,4.neuron,13"
     assert "reset to zero" in graph.nodes["1"].metadata["spikegrad_approximation"]
     agreement = approximate_agreement(net, spikes)
     print(f"\nsubtract-reset network, approximate NIR export: {agreement}")
     assert 0.5 < agreement.matching < 1.0  # not identical: the reset differs; but the same network
     assert agreement.coincidence < 1.0 and agreement.reference_spikes != agreement.candidate_spikes
-    exact = approximate_agreement(every_layer_network(), spikes)
+    exact = approximate_agreement(network_of_every_layer(), spikes)
     assert (exact.matching, exact.coincidence, exact.predictions) == (1.0, 1.0, 1.0)
 
 
@@ -114,6 +130,8 @@ def test_unsupported_layers_are_named():
         to_nir(SNNSequential(Dense(3, 2), LeeLIF()))
     with pytest.raises(ExportError, match=r"layer 1 \(ReLU\)"):
         to_nir(SNNSequential(Dense(3, 2), torch.nn.ReLU()))
+    with pytest.raises(ExportError, match="groups=2"):
+        to_nir(SNNSequential(Conv2d(2, 2, 3, groups=2)), input_shape=(2, 4, 4))
     with pytest.raises(ExportError, match="padding_mode"):
         to_nir(SNNSequential(Conv2d(1, 1, 3, padding=1, padding_mode="circular")), input_shape=(1, 4, 4))
 
@@ -137,3 +155,14 @@ def test_leaky_integrator_decay_survives_exactly():
     x = torch.randn(20, 2, 3)
     with torch.no_grad():
         assert torch.equal(back(x)[0], net(x)[0])
+
+
+@pytest.mark.parametrize("options", [{"padding": "same", "dilation": 2, "bias": False}, {"stride": 2, "padding": 2}])
+def test_conv2d_options_survive_the_file(tmp_path, options):
+    net = SNNSequential(Conv2d(2, 4, 3, **options), LIF(tau_mem=4.0, threshold=0.2, reset=Reset.ZERO))
+    back = from_nir(_through_file(to_nir(net, input_shape=(2, 9, 9)), tmp_path))
+    x = (torch.rand(12, 3, 2, 9, 9) < 0.4).float()
+    with torch.no_grad():
+        expected, got = net(x)[0], back(x)[0]
+    assert expected.sum() > 0 and torch.equal(got, expected)
+    assert back[0].padding == net[0].padding and back[0].stride == net[0].stride and back[0].groups == net[0].groups

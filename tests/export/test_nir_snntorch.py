@@ -13,17 +13,23 @@ import torch
 pytest.importorskip("nir", reason="the nir extra is not installed (pip install 'spikegrad[nir]')")
 pytest.importorskip("nirtorch", reason="nirtorch (snnTorch's NIR dependency) is not installed")
 snn = pytest.importorskip("snntorch", reason="snnTorch is not installed (pip install snntorch==1.0.0)")
-from snntorch.export_nir import export_to_nir  # noqa: E402
-from snntorch import utils as snn_utils  # noqa: E402
-from snntorch.import_nir import import_from_nir  # noqa: E402
+from snntorch import utils as snn_utils
+from snntorch.export_nir import export_to_nir
+from snntorch.import_nir import import_from_nir
 
-from spikegrad.data.registry import load_split  # noqa: E402
-from spikegrad.encoding import poisson_encode  # noqa: E402
-from spikegrad.export import SNNTORCH_DT, from_nir, record_spikes, spike_agreement, to_nir  # noqa: E402
-from spikegrad.functional.neuron import Reset  # noqa: E402
-from spikegrad.grad import make_estimator  # noqa: E402
-from spikegrad.losses import rate_cross_entropy  # noqa: E402
-from spikegrad.nn import LIF, Dense, SNNSequential  # noqa: E402
+from spikegrad.data.registry import load_split
+from spikegrad.encoding import poisson_encode
+from spikegrad.export import (
+    SNNTORCH_DT,
+    from_nir,
+    record_spikes,
+    spike_agreement,
+    to_nir,
+)
+from spikegrad.functional.neuron import Reset
+from spikegrad.grad import make_estimator
+from spikegrad.losses import rate_cross_entropy
+from spikegrad.nn import LIF, Dense, SNNSequential
 
 STEPS = 25  # the digits recipe's defaults: 25 steps, 64-128-10, tau_mem 10 ms, atan surrogate
 

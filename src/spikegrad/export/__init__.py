@@ -13,7 +13,12 @@ Units and discretisation (seconds; forward Euler at the graph's ``dt``; ``tau = 
 """
 
 from spikegrad.errors import ExportError
-from spikegrad.export.agreement import SpikeAgreement, approximate_agreement, record_spikes, spike_agreement
+from spikegrad.export.agreement import (
+    SpikeAgreement,
+    approximate_agreement,
+    record_spikes,
+    spike_agreement,
+)
 from spikegrad.export.discretisation import SNNTORCH_DT
 from spikegrad.export.reader import from_nir
 from spikegrad.export.run import export_run

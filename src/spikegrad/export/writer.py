@@ -7,7 +7,7 @@ One table, :data:`WRITERS`, maps each layer type to the NIR nodes that compute t
 layer                           NIR nodes
 ==============================  ==========================================================================
 Dense                           ``Affine(W, b)``, or ``Linear(W)`` without bias
-Conv2d                          ``Conv2d(input_shape=(H, W), W, b or 0, stride, padding, dilation, groups)``
+Conv2d                          ``Conv2d(input_shape=(H, W), W, b or 0, stride, padding, dilation)``; groups = 1
 AvgPool2d                       ``AvgPool2d(k, stride, padding 0)``
 SumPool2d(scale)                ``SumPool2d(k, stride, padding 0)`` then ``Scale(scale)`` if ``scale != 1``
 SLAYERPool                      as SumPool2d when the input height and width are even; refused otherwise
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -126,6 +127,11 @@ def _conv2d(layer: Layer, options: WriteOptions) -> Nodes:
     module: Conv2d = layer.module  # type: ignore[assignment]
     if module.padding_mode != "zeros":
         raise ExportError(layer.label, f"padding_mode {module.padding_mode!r}: NIR's Conv2d pads with zeros only")
+    if module.groups != 1:  # nir 1.0.8 types the input as weight.shape[1] = C_in / groups channels
+        raise ExportError(
+            layer.label, f"groups={module.groups}: NIR's Conv2d (nir 1.0.8) infers C_in / groups input channels, so a "
+            "grouped convolution's graph fails NIR's own type check when read"
+        )
     padding = module.padding if isinstance(module.padding, str) else tuple(int(p) for p in module.padding)
     bias = _array(module.bias) if module.bias is not None else np.zeros(module.out_channels, dtype=np.float32)
     node = nir.Conv2d(
@@ -436,6 +442,6 @@ def to_nir(
     if approximated:
         metadata[APPROXIMATED] = ",".join(approximated)
     try:
-        return nir.NIRGraph(nodes=nodes, edges=list(zip(names[:-1], names[1:])), metadata=metadata)
+        return nir.NIRGraph(nodes=nodes, edges=list(itertools.pairwise(names)), metadata=metadata)
     except (ValueError, AssertionError) as err:
         raise ExportError("NIR graph", f"the written graph does not type-check: {err}") from None
