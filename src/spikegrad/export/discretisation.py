@@ -7,7 +7,9 @@ delays are in **seconds**. spikegrad's modules keep theirs in **milliseconds** (
 **Discretisation.** NIR's leaky nodes are ODEs, e.g. ``LIF``: :math:`\tau \dot v = (v_{leak} - v) + R I`.
 A simulator running at a step ``dt`` (seconds) must discretise them; spikegrad writes and reads graphs for
 the **forward-Euler** step at a stated ``dt`` (stored in the graph's metadata as ``dt``), the convention of
-snnTorch's NIR exporter and importer (which fix ``dt = 1e-4`` s) and of Norse's importer (``dt`` argument):
+snnTorch's NIR exporter and importer (which fix ``dt = 1e-4`` s); Norse's importer also steps by Euler at
+its ``dt`` argument but ignores ``R`` (input gain ``dt/tau``), so graphs written here do not run unchanged in
+Norse, while graphs Norse writes (``R = 1``) are read here with their gain folded in (see below):
 
 .. math::
     v_t = v_{t-1} + \frac{dt}{\tau}\,\bigl(v_{leak} - v_{t-1} + R\, I_t\bigr)

@@ -1,6 +1,6 @@
 r"""Read a NIR graph (spikegrad's or another library's) into spikegrad modules, refusing what they cannot compute.
 
-The graph must be a chain ``Input -> nodes -> Output``. One table, :data:`READERS`, maps each NIR node type to
+The graph must be a chain ``Input -> nodes -> Output``. One table, :func:`readers`, maps each NIR node type to
 modules (units and discretisation: :mod:`spikegrad.export.discretisation`; ``dt`` in seconds, ``dt_ms`` the
 same step in ms; ``beta = 1 - dt/tau``, ``alpha = 1 - dt/tau_syn``; ``theta`` from
 :func:`~spikegrad.export.discretisation.spikegrad_threshold` of ``v_thr / g``):
@@ -32,6 +32,7 @@ a Threshold or Scale on its own, subgraphs (recurrent layers), Conv1d, branches 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -290,7 +291,9 @@ def _delay(node: Node, following: Node | None) -> Read:
     return Read([layer])
 
 
-def _readers() -> dict[type, Reader]:
+@functools.cache
+def readers() -> dict[type, Reader]:
+    """NIR node type -> reader: the table of the module docstring (built on first use: it needs ``nir``)."""
     nir = require_nir()
     return {
         nir.Affine: _affine,
@@ -308,9 +311,6 @@ def _readers() -> dict[type, Reader]:
         nir.Delay: _delay,
     }
 
-
-READERS = _readers
-"""NIR node type -> reader (a function, so that importing this module does not need ``nir``)."""
 
 _ALONE = {
     "Threshold": "a Threshold must follow an LI, I or CubaLI node (together a neuron without reset); alone it is "
@@ -379,7 +379,7 @@ def from_nir(graph: Any, dt: float | None = None) -> SNNSequential:
         Neurons get the default estimator (FastSigmoid) for further training; NIR carries none.
 
     Raises:
-        ExportError: a node or graph shape spikegrad cannot represent (see :data:`READERS`), naming the node.
+        ExportError: a node or graph shape spikegrad cannot represent (see :func:`readers`), naming the node.
         ConfigError: no ``dt`` known.
     """
     nir = require_nir()
@@ -394,16 +394,16 @@ def from_nir(graph: Any, dt: float | None = None) -> SNNSequential:
     if not isinstance(graph, nir.NIRGraph):
         raise ExportError("graph", f"expected a nir.NIRGraph or a .nir file path, got {type(graph).__name__}")
     step = _graph_dt(graph, dt)
-    readers = READERS()
+    table = readers()
     chain = [Node(name, node, step) for name, node in _chain(graph)]
     modules: list[nn.Module] = []
     index = 0
     while index < len(chain):
         node = chain[index]
-        reader = readers.get(type(node.node))
+        reader = table.get(type(node.node))
         if reader is None:
             kind = type(node.node).__name__
-            reason = _ALONE.get(kind, f"no spikegrad layer for NIR's {kind}; readable: {', '.join(sorted(t.__name__ for t in readers))}")
+            reason = _ALONE.get(kind, f"no spikegrad layer for NIR's {kind}; readable: {', '.join(sorted(t.__name__ for t in table))}")
             raise ExportError(node.label, reason)
         read = reader(node, chain[index + 1] if index + 1 < len(chain) else None)
         modules += read.modules
