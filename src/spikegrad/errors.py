@@ -76,3 +76,17 @@ class TrainingDivergedError(SpikegradError, FloatingPointError):
 
 class CheckpointError(SpikegradError, RuntimeError):
     """A checkpoint or run directory is missing, corrupt or does not fit the model."""
+
+
+class ExportError(SpikegradError, ValueError):
+    """A network cannot be written to, or read from, an exchange format (NIR) exactly.
+
+    Args:
+        layer: the layer or graph node at fault, as the user can find it (``"layer 3 (LIF)"``,
+            ``"NIR node 'lif_1' (CubaLIF)"``).
+        message: why it cannot be represented and what to do instead.
+    """
+
+    def __init__(self, layer: str, message: str):
+        self.layer = layer
+        super().__init__(f"{layer}: {message}")

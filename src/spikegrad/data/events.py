@@ -58,22 +58,28 @@ class EventBinning:
     """How to turn events into a spike tensor ``[T, P, H, W]``.
 
     Attributes:
-        sensor_size: ``(width, height)`` in pixels (N-MNIST ``(34, 34)``, DVS128 ``(128, 128)``).
+        sensor_size: ``(width, height)`` in pixels (N-MNIST ``(34, 34)``, DVS128 ``(128, 128)``), or Tonic's
+            ``(width, height, polarities)``, which sets ``polarities`` (kept as ``(width, height)``; a
+            ``polarities`` other than the default 2 must then agree with it).
         sample_ms: sample length in ms; ``T = rint(sample_ms / ts)`` bins.
         ts: bin width ``Ts`` in ms.
         polarities: number of polarity channels ``P``.
         mode: :class:`BinMode`.
     """
 
-    sensor_size: tuple[int, int]
+    sensor_size: tuple[int, int] | tuple[int, int, int]
     sample_ms: float
     ts: float = 1.0
     polarities: int = 2
     mode: BinMode = BinMode.OR
 
     def __post_init__(self) -> None:
+        if len(self.sensor_size) == 3 and self.polarities in (2, self.sensor_size[2]):  # Tonic's (W, H, P)
+            object.__setattr__(self, "polarities", int(self.sensor_size[2]))
+            object.__setattr__(self, "sensor_size", tuple(self.sensor_size[:2]))
         if len(self.sensor_size) != 2 or min(self.sensor_size) < 1:
-            raise ConfigError("sensor_size", f"expected (width, height) >= 1, got {self.sensor_size!r}")
+            raise ConfigError("sensor_size", f"expected (width, height) or Tonic's (width, height, polarities) >= 1 "
+                              f"agreeing with polarities={self.polarities}, got {self.sensor_size!r}")
         for option in ("sample_ms", "ts"):
             value = getattr(self, option)
             if not (math.isfinite(value) and value > 0):
