@@ -16,12 +16,11 @@ from spikegrad.nn import (
     Dense,
     Flatten,
     LeakyIntegrator,
-    SLAYERBlock,
-    SLAYERPool,
     SNNSequential,
     SumPool2d,
     TimeFixedDropout,
-)  # fmt: skip
+)
+from spikegrad.rules.slayer.layers import SLAYERBlock, SLAYERPool
 
 INPUT_SHAPE = (2, 8, 8)
 

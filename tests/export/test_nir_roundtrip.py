@@ -20,7 +20,6 @@ from spikegrad.export import (
 )
 from spikegrad.export.writer import APPROXIMATED
 from spikegrad.functional.neuron import Reset
-from spikegrad.functional.srm import SRMParameters
 from spikegrad.nn import (
     CUBA,
     IF,
@@ -28,11 +27,11 @@ from spikegrad.nn import (
     Conv2d,
     Dense,
     LeakyIntegrator,
-    LeeLIF,
-    SLAYERBlock,
     SNNSequential,
-    SRMNeuron,
 )
+from spikegrad.rules.lee.layers import LeeLIF
+from spikegrad.rules.slayer.layers import SLAYERBlock, SRMNeuron
+from spikegrad.rules.slayer.srm import SRMParameters
 
 
 def _through_file(graph, tmp_path):

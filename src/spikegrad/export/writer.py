@@ -59,15 +59,13 @@ from spikegrad.nn import (
     Dense,
     Flatten,
     LeakyIntegrator,
-    SLAYERBlock,
-    SLAYERPool,
     SNNSequential,
     SpikingNeuron,
-    SRMNeuron,
     StatefulModule,
     SumPool2d,
     TimeFixedDropout,
 )
+from spikegrad.rules.slayer.layers import SLAYERBlock, SLAYERPool, SRMNeuron
 
 APPROXIMATED = "approximated_layers"
 """Graph metadata key: the layers written approximately (reset by subtraction as reset to zero)."""
