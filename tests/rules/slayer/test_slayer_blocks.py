@@ -50,6 +50,14 @@ def test_pool_pads_odd_sizes_and_has_fixed_weight():
     assert not any(p.requires_grad for p in pool.parameters())
 
 
+def test_pool_pads_by_size_modulo_kernel_as_the_original():
+    """slayerPytorch pads ``H % k`` rows: k = 4 on 10 rows pads 2 and gives 3 rows (not 2)."""
+    pool = SLAYERPool(4, theta=1.0)
+    y = pool(torch.ones(1, 1, 1, 10, 9))  # W = 9: 9 % 4 = 1 column of padding -> 10 -> 2 columns
+    assert y.shape == (1, 1, 1, 3, 2)
+    assert y[0, 0, 0, 2, 0].item() == pytest.approx(8 * 1.1)  # last rows: 2 real x 4 columns, 2 padded rows
+
+
 def test_synapse_factories_scale_default_init():
     torch.manual_seed(0)
     dense = slayer_dense(100, 50)

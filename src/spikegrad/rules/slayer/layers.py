@@ -87,12 +87,13 @@ class SRMNeuron(StatefulModule):
 
 
 class SLAYERPool(SumPool2d):
-    """SLAYER's sum-pooling synapse: fixed weight ``1.1 * theta``, odd sizes padded with one zero row/column.
+    """SLAYER's sum-pooling synapse: fixed weight ``1.1 * theta``, sizes padded as slayerPytorch's ``pool``.
 
-    ``[T, B, C, H, W] -> [T, B, C, ceil(H/k), ceil(W/k)]`` for ``k = 2``: like slayerPytorch's ``pool``,
-    an odd height or width gets one zero row or column at the end before pooling (for other ``k`` the
-    output is ``floor((H + H % 2) / k)``, as in the original). One input spike then drives the next
-    neuron over threshold (``1.1 theta eps(t) >= theta`` once ``eps >= 0.909``).
+    ``[T, B, C, H, W] -> [T, B, C, floor((H + H % k) / s), floor((W + W % k) / s)]`` (stride ``s``, default
+    ``k``): like the original, a height or width that ``k`` does not divide gets ``H % k`` zero rows (or
+    ``W % k`` columns) at the end before pooling; ``k = 4, H = 10`` gives 3 rows, ``k = 2`` gives
+    ``ceil(H / 2)``. One input spike then drives the next neuron over threshold
+    (``1.1 theta eps(t) >= theta`` once ``eps >= 0.909``).
     """
 
     def __init__(self, kernel_size: int, theta: float, stride: int | None = None):
@@ -100,7 +101,8 @@ class SLAYERPool(SumPool2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_time_first(x, "SLAYERPool input", min_dims=5)
-        return super().forward(F.pad(x, (0, x.shape[-1] % 2, 0, x.shape[-2] % 2)))
+        k = self.kernel_size
+        return super().forward(F.pad(x, (0, x.shape[-1] % k, 0, x.shape[-2] % k)))
 
 
 def slayer_dense(in_features: int, out_features: int, weight_scale: float = DENSE_WEIGHT_SCALE) -> Dense:
