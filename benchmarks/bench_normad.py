@@ -11,21 +11,15 @@ experiment for a few epochs (stop_when_solved off): forward simulation of every 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import platform
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
-from spikegrad.rules.normad.neuron import LIFParameters, lif_scan
-from spikegrad.train.normad_runs import (
-    SingleConfig,
-    ThreeLayerConfig,
-    XORExperimentConfig,
-    run_single,
-    run_three_layer,
-    run_xor,
-)
+from spikegrad.rules.normad.neuron import ContinuousLIFParameters, continuous_lif_scan
+from spikegrad.train.runs import fit_recipe
 
 
 def _timed(fn, repeats: int) -> tuple[float, float]:
@@ -40,35 +34,30 @@ def _timed(fn, repeats: int) -> tuple[float, float]:
 def bench_scan(steps: int, batch: int, neurons: int, drive_mv: float) -> None:
     generator = torch.Generator().manual_seed(0)
     drive = torch.rand(steps, batch, neurons, generator=generator, dtype=torch.float64) * drive_mv
-    params = LIFParameters()
-    spikes = lif_scan(drive, params, 0.1).spikes
+    params = ContinuousLIFParameters()
+    spikes = continuous_lif_scan(drive, params, 0.1).spikes
     rate = spikes.sum().item() / (batch * neurons) / (steps * 0.1 / 1000.0)
-    wall, cpu = _timed(lambda: lif_scan(drive, params, 0.1), 3)
+    wall, cpu = _timed(lambda: continuous_lif_scan(drive, params, 0.1), 3)
     print(
-        f"lif_scan T={steps} B={batch} n={neurons} ({rate:.0f} Hz): {wall * 1e3:.1f} ms wall ({cpu * 1e3:.1f} ms CPU), "
+        f"continuous_lif_scan T={steps} B={batch} n={neurons} ({rate:.0f} Hz): {wall * 1e3:.1f} ms wall ({cpu * 1e3:.1f} ms CPU), "
         f"{steps / wall:.3g} steps/s, {steps * batch * neurons / wall:.3g} neuron-steps/s"
     )
 
 
 def bench_epochs(epochs: int) -> None:
-    def quick(config, **training):
-        return dataclasses.replace(
-            config, training=dataclasses.replace(config.training, epochs=epochs, stop_when_solved=False, **training)
-        )
-
+    """Seconds per training epoch of the recipes through the trainer (seed 0; stops early once solved)."""
     cases = [
-        ("normad-single", run_single, quick(SingleConfig())),
-        ("normad-xor", run_xor, quick(XORExperimentConfig())),
-        ("normad-xor (output only)", run_xor, quick(XORExperimentConfig(), train_hidden=False)),
-        ("normad-3layer", run_three_layer, quick(ThreeLayerConfig())),
-        ("normad-3layer (output only)", run_three_layer, quick(ThreeLayerConfig(), train_hidden=False)),
+        ("normad-single", "normad-single", {}),
+        ("normad-xor", "normad-xor", {}),
+        ("normad-xor (output only)", "normad-xor", {"train_hidden": False}),
+        ("normad-3layer", "normad-3layer", {}),
+        ("normad-3layer (output only)", "normad-3layer", {"train_hidden": False}),
     ]
-    cases[0][1](cases[0][2], 0)  # warm-up: first-call costs of torch and imports
-    for name, run, config in cases:
-        cpu = time.process_time()
-        result = run(config, 0)
-        cpu_per_epoch = (time.process_time() - cpu) / len(result.correlations)
-        print(f"{name}: {result.seconds_per_epoch * 1e3:.1f} ms wall ({cpu_per_epoch * 1e3:.1f} ms CPU) per epoch")
+    with tempfile.TemporaryDirectory() as folder:
+        fit_recipe("normad-single", {"epochs": 2}, Path(folder) / "warm-up")  # first-call costs of torch and imports
+        for index, (name, recipe, settings) in enumerate(cases):
+            summary, rows = fit_recipe(recipe, {"epochs": epochs, **settings}, Path(folder) / str(index))
+            print(f"{name}: {summary['seconds_per_epoch'] * 1e3:.1f} ms per epoch ({len(rows)} epochs)")
 
 
 def main() -> None:

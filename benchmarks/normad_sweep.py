@@ -10,30 +10,27 @@ best and final correlation, CPU seconds) and the totals.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import torch
 
-from spikegrad.train import normad_runs as normad
+from spikegrad.train.runs import fit_recipe
 
-PROBLEMS = {
-    "normad-single": (normad.run_single, normad.SingleConfig()),
-    "normad-xor": (normad.run_xor, normad.XORExperimentConfig()),
-    "normad-3layer": (normad.run_three_layer, normad.ThreeLayerConfig()),
-}
+PROBLEMS = ("normad-single", "normad-xor", "normad-3layer")
 
 
 def _one(problem: str, seed: int, train_hidden: bool) -> dict:
     torch.set_num_threads(1)
-    run, config = PROBLEMS[problem]
-    config = dataclasses.replace(config, training=dataclasses.replace(config.training, train_hidden=train_hidden))
     cpu = time.process_time()
-    result = run(config, seed)
-    return {"solved": result.solved, "epochs": result.epochs_to_solve, "best": max(result.correlations),
-            "final": result.final_correlation, "cpu_s": time.process_time() - cpu}
+    with tempfile.TemporaryDirectory() as folder:
+        summary, rows = fit_recipe(problem, {"seed": seed, "train_hidden": train_hidden}, Path(folder))
+    correlations = [1.0 - summary["initial_loss"]] + [row["train_correlation"] for row in rows]
+    return {"solved": summary["solved"], "epochs": summary["epochs_to_solve"], "best": max(correlations),
+            "final": correlations[-1], "cpu_s": time.process_time() - cpu}
 
 
 def _cell(row: dict) -> str:
@@ -43,7 +40,7 @@ def _cell(row: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("problem", choices=sorted(PROBLEMS))
+    parser.add_argument("problem", choices=PROBLEMS)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

@@ -1,8 +1,7 @@
-"""The ``spikegrad`` command: train, eval, analyze, recipes."""
+"""The ``spikegrad`` command: train, eval, analyze, export, recipes."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -43,34 +42,32 @@ def train(
     epochs: Optional[int] = typer.Option(None, help="number of epochs"),
     batch_size: Optional[int] = typer.Option(None, help="mini-batch size"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
-    device: Optional[str] = typer.Option(None, help="cpu or cuda"),
+    device: Optional[str] = typer.Option(None, help="cpu, cuda or cuda:N"),
     out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
-    set_: list[str] = typer.Option([], "--set", help="override a setting: key=value (repeatable)"),
+    set_: list[str] = typer.Option([], "--set", help="override a setting or run option: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
     release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
     _memory_policy(release_memory)
-    from spikegrad.train import (
-        Trainer,
-        apply_overrides,
-        build_experiment,
-        get_recipe,
-        load_config,
-    )
+    from spikegrad.train import Trainer, build_experiment, get_recipe, read_config
     from spikegrad.train.config import parse_set_options
 
+    run_dir = resume
     try:
+        given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
+                 "data_dir": str(data_dir) if data_dir is not None else None}
+        overrides = {k: v for k, v in given.items() if v is not None}
+        overrides.update(parse_set_options(set_))
         if resume is not None:
-            config = load_config(resume / "config.yaml")
-            run_dir = resume
+            if overrides or out is not None or recipe != "digits":
+                from spikegrad.errors import ConfigError
+
+                raise ConfigError("--resume", "continues a run exactly as it was configured: give the run directory "
+                                  "alone (its config.yaml holds every option)")
+            config = read_config(resume / "config.yaml")
         else:
-            recipe_obj = get_recipe(recipe)
-            given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
-                     "data_dir": str(data_dir) if data_dir is not None else None}
-            overrides = {k: v for k, v in given.items() if v is not None}
-            overrides.update(parse_set_options(set_))
-            config = apply_overrides(recipe_obj.defaults, overrides)
+            config = get_recipe(recipe).configure(overrides)
             run_dir = out or Path("runs") / f"{config.recipe}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
         console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on {config.device} -> {run_dir}")
         trainer = Trainer(build_experiment(config), run_dir, console)
@@ -87,26 +84,17 @@ def train(
 def evaluate(
     run_dir: Path = typer.Argument(..., help="a run directory written by `spikegrad train`"),
     data_dir: Optional[Path] = typer.Option(None, help="evaluate on this dataset folder instead of the run's"),
-    split: str = typer.Option("test", help="test, train or all"),
+    split: str = typer.Option("test", help="test, train or all (spike-train problems: train)"),
     release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Evaluate a trained run on a data directory of the same format; prints and writes eval-<split>.json."""
     _memory_policy(release_memory)
-    from spikegrad.train import build_experiment, load_config
-    from spikegrad.train.checkpoint import load_weights
-    from spikegrad.train.trainer import Trainer
+    from spikegrad.train.runs import evaluate_run
 
     try:
-        config = load_config(run_dir / "config.yaml")
-        if data_dir is not None:
-            config = dataclasses.replace(config, data_dir=str(data_dir))
-        experiment = build_experiment(config)
-        load_weights(run_dir, experiment.model)
-        metrics = experiment.evaluate(split, Trainer(experiment, run_dir, console)._eval_generator())
+        result = evaluate_run(run_dir, split, data_dir)
     except SpikegradError as err:
         _fail(err)
-    result = {"run_dir": str(run_dir), "data_dir": config.data_dir, "split": split, **metrics}
-    (run_dir / f"eval-{split}.json").write_text(json.dumps(result, indent=2) + "\n")
     typer.echo(json.dumps(result, indent=2))
 
 
@@ -121,50 +109,19 @@ def analyze(
     e_ac: float = typer.Option(0.9, help="energy of one 32-bit float accumulate in pJ (45 nm, Horowitz 2014)"),
 ) -> None:
     """Event-driven inference analysis per layer: spikes/neuron, SynOps vs ANN MACs, energy (activity.json/.csv/.png)."""
-    import torch
-
-    from spikegrad.analysis.activity import EnergyModel, measure_activity
+    from spikegrad.analysis.activity import EnergyModel
     from spikegrad.analysis.activity_plot import plot_activity
-    from spikegrad.errors import ConfigError
-    from spikegrad.train import build_experiment, load_config
-    from spikegrad.train.checkpoint import load_weights
-    from spikegrad.train.classification import ClassificationExperiment
-    from spikegrad.train.trainer import Trainer
+    from spikegrad.train.runs import analyze_run
 
     try:
-        if samples < 0 or batch_size < 1:
-            raise ConfigError("samples" if samples < 0 else "batch_size", "must be >= 0 (samples) and >= 1 (batch size)")
-        energy = EnergyModel(e_mac_pj=e_mac, e_ac_pj=e_ac)
-        config = load_config(run_dir / "config.yaml")
-        if data_dir is not None:
-            config = dataclasses.replace(config, data_dir=str(data_dir))
-        experiment = build_experiment(config)
-        if not isinstance(experiment, ClassificationExperiment):
-            raise ConfigError("run_dir", f"recipe {config.recipe!r} is not a classification run; analyze needs one")
-        load_weights(run_dir, experiment.model)
-        inputs, labels = experiment.split(split)
-        count = len(labels) if samples == 0 else min(samples, len(labels))
-        generator = Trainer(experiment, run_dir, console)._eval_generator()
-        outputs: list = []
-
-        def batches():
-            for start in range(0, count, batch_size):
-                spikes = experiment.parts.encode(inputs[start:min(start + batch_size, count)], generator)
-                yield spikes.to(experiment.device)
-
-        model = experiment.model
-        handle = model.register_forward_hook(lambda module, args, out: outputs.append(out[0].detach().cpu()))
-        try:
-            report = measure_activity(model, batches(), energy)
-        finally:
-            handle.remove()
-        predicted = torch.cat([experiment.parts.predict(out) for out in outputs])
-        accuracy = float((predicted == labels[:count]).float().mean())
+        result = analyze_run(run_dir, split, samples, batch_size, EnergyModel(e_mac_pj=e_mac, e_ac_pj=e_ac), data_dir)
+        report = result.report
         written = report.write(run_dir)
-        plot = plot_activity(report, run_dir / "activity.png", title=f"{config.recipe} ({config.method}), {split} split")
+        title = f"{result.config.recipe} ({result.config.method}), {split} split"
+        plot = plot_activity(report, run_dir / "activity.png", title=title)
     except SpikegradError as err:
         _fail(err)
-    table = Table(title=f"{config.recipe}: event-driven inference, {count} {split} samples, T = {report.steps}")
+    table = Table(title=f"{result.config.recipe}: event-driven inference, {result.samples} {split} samples, T = {report.steps}")
     for column in ("layer", "kind", "spikes/neuron/sample", "SynOps/sample", "ANN MACs/sample", "SNN uJ", "ANN uJ"):
         table.add_column(column, justify="left" if column in ("layer", "kind") else "right")
     for row in report.rows():
@@ -176,23 +133,66 @@ def analyze(
     table.add_row("total", "", "", f"{totals['synops_per_sample']:.4g}", f"{totals['ann_macs_per_sample']:.4g}",
                   f"{totals['snn_energy_uj']:.4g}", f"{totals['ann_energy_uj']:.4g}")
     Console(width=None if Console().is_terminal else 150).print(table)
-    console.print(f"accuracy on these samples {accuracy:.4f}; energy ANN/SNN {totals['energy_ratio_ann_over_snn']:.3g} "
+    console.print(f"accuracy on these samples {result.accuracy:.4f}; energy ANN/SNN {totals['energy_ratio_ann_over_snn']:.3g} "
                   f"(E_MAC {e_mac:g} pJ, E_AC {e_ac:g} pJ); wrote {written['json']}, {written['csv']}, {plot}")
-    summary = {"run_dir": str(run_dir), "split": split, "samples": count, "accuracy": accuracy, **totals}
+    summary = {"run_dir": str(run_dir), "split": split, "samples": result.samples, "accuracy": result.accuracy, **totals}
     (run_dir / "activity-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
 @app.command()
-def recipes() -> None:
-    """List the recipes, one line each."""
-    from spikegrad.train import list_recipes
+def export(
+    run_dir: Path = typer.Argument(..., help="a run directory written by `spikegrad train`"),
+    format: str = typer.Option("nir", "--format", help="nir (the Neuromorphic Intermediate Representation)"),
+    out: Optional[Path] = typer.Option(None, help="the file to write (default: RUN_DIR/model.nir)"),
+    approximate_reset: bool = typer.Option(False, "--approximate-reset",
+                                           help="write reset-by-subtraction neurons as reset to zero and report the spike agreement"),
+    dt: Optional[float] = typer.Option(None, help="the graph's time step in seconds (default: the network's own)"),
+) -> None:
+    """Write a trained network to NIR (needs the `nir` extra: pip install 'spikegrad[nir]')."""
+    from spikegrad.errors import ConfigError
 
-    table = Table(show_header=True, header_style="bold")
-    for column in ("recipe", "methods", "data", "what"):
-        table.add_column(column)
-    for recipe in list_recipes():
-        table.add_row(recipe.name, ",".join(recipe.methods), "--data-dir" if recipe.needs_data else "bundled", recipe.summary)
-    Console().print(table)
+    try:
+        if format != "nir":
+            raise ConfigError("--format", f"expected 'nir', got {format!r}")
+        from spikegrad.export import export_run
+
+        path = export_run(run_dir, out, approximate=approximate_reset, dt=dt, report=typer.echo)
+    except SpikegradError as err:
+        _fail(err)
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def recipes(name: Optional[str] = typer.Argument(None, help="a recipe: list its settings and run options")) -> None:
+    """List the recipes, one line each; with a name, the recipe's settings with their types and defaults."""
+    from spikegrad.train import get_recipe, list_recipes
+
+    if name is None:
+        table = Table(show_header=True, header_style="bold")
+        for column in ("recipe", "methods", "data", "what"):
+            table.add_column(column)
+        for recipe in list_recipes():
+            table.add_row(recipe.name, ",".join(recipe.methods), "--data-dir" if recipe.needs_data else "bundled", recipe.summary)
+        Console().print(table)
+        return
+    try:
+        recipe = get_recipe(name)
+    except SpikegradError as err:
+        _fail(err)
+    settings = Table(title=f"{recipe.name}: settings ({type(recipe.defaults.settings).__name__}; --set key=value)")
+    for column in ("setting", "type", "default", "what"):
+        settings.add_column(column)
+    for info in recipe.defaults.settings.fields_info():
+        settings.add_row(info.name, info.type, str(recipe.defaults.settings.to_dict()[info.name]), info.doc)
+    options = Table(title=f"{recipe.name}: run options (--set key=value, or their --flags)")
+    for column in ("option", "default", "note"):
+        options.add_column(column)
+    for key, value in recipe.defaults.to_dict().items():
+        if key not in ("recipe", "settings"):
+            options.add_row(key, str(value), f"not used: {recipe.unused[key]}" if key in recipe.unused else "")
+    Console().print(recipe.summary)
+    Console().print(settings)
+    Console().print(options)
 
 
 if __name__ == "__main__":

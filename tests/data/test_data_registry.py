@@ -22,6 +22,7 @@ from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 NAMES = ["digits", "mnist", "fashion-mnist", "cifar10", "svhn"]
+FILE_NAMES = ["nmnist", "dvs-gesture", "fsdd"]
 
 
 @pytest.fixture(autouse=True)
@@ -31,8 +32,11 @@ def _no_data_env(monkeypatch):
 
 def test_list_datasets():
     specs = list_datasets()
-    assert [s.name for s in specs] == NAMES
-    assert all(isinstance(s, DatasetSpec) and s.splits == ("train", "test", "all") and s.description for s in specs)
+    assert [s.name for s in specs] == NAMES + FILE_NAMES
+    images = [s for s in specs if s.kind == "images"]
+    assert all(isinstance(s, DatasetSpec) and s.splits == ("train", "test", "all") and s.description for s in images)
+    assert [s.name for s in images] == NAMES
+    assert all(s.splits == ("train", "test") and s.kind in ("events", "audio") for s in specs if s.name in FILE_NAMES)
     assert {s.name for s in specs if not s.needs_data_dir} == {"digits"}
 
 

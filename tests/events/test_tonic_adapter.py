@@ -31,8 +31,9 @@ from spikegrad.functional.neuron import Reset
 from spikegrad.losses import rate_cross_entropy
 from spikegrad.nn import LIF, Conv2d, Dense, Flatten, SNNSequential
 from spikegrad.train import Trainer
+from spikegrad.train.classification import ClassificationExperiment, ClassificationParts, dense_spikes
 from spikegrad.train.config import RunConfig
-from spikegrad.train.events_experiment import EventClassificationExperiment
+from spikegrad.train.settings import Settings
 
 
 def _tonic():
@@ -148,7 +149,7 @@ def test_tonic_reader_and_transforms_on_written_nmnist_files(tmp_path):
 
 
 def test_tonic_nmnist_samples_train_through_the_trainer(shared_data, tmp_path):
-    """The real N-MNIST sample files with Tonic's Denoise + ToFrame, through EventClassificationExperiment and Trainer."""
+    """The real N-MNIST sample files with Tonic's Denoise + ToFrame, through ClassificationExperiment and Trainer."""
     root = shared_data / "nmnist" / "NMNISTsmall"
     transform = _tonic_nmnist_transform()
     train = torch.utils.data.Subset(nmnist_small(root, "train", transform=transform), range(0, 1000, 25))
@@ -158,8 +159,9 @@ def test_tonic_nmnist_samples_train_through_the_trainer(shared_data, tmp_path):
     assert spikes.shape == (31, 2, 34, 34) and len(spikes) == 40 and labels.tolist()[:3] == [
         nmnist_small(root, "train").labels[i] for i in (0, 25, 50)
     ]
-    config = RunConfig(recipe="tonic-nmnist", epochs=2, batch_size=8, lr=1e-2, seed=0)
-    experiment = EventClassificationExperiment(config, splits.__getitem__, _network(), rate_cross_entropy, eval_batch_size=20)
+    config = RunConfig(recipe="tonic-nmnist", settings=Settings(), epochs=2, batch_size=8, eval_batch_size=20, lr=1e-2)
+    parts = ClassificationParts(splits.__getitem__, dense_spikes, _network(), rate_cross_entropy)
+    experiment = ClassificationExperiment(config, parts)
     before = experiment.model[3].weight.detach().clone()
     summary = Trainer(experiment, tmp_path / "run").fit()
     assert summary["epochs"] == 2 and 0.0 <= summary["test_accuracy"] <= 1.0

@@ -42,7 +42,7 @@ def test_train_then_eval_then_resume(tmp_path):
 def test_errors_exit_with_a_message(tmp_path):
     result = runner.invoke(app, ["train", "--set", "bogus=1", "--out", str(tmp_path / "x")])
     assert result.exit_code == 1
-    assert "bogus" in result.output and "valid options" in result.output
+    assert "bogus" in result.output and "valid options are" in result.output
     result = runner.invoke(app, ["train", "no-such-recipe"])
     assert result.exit_code == 1 and "unknown recipe" in result.output
     result = runner.invoke(app, ["eval", str(tmp_path / "missing")])

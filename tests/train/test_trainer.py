@@ -23,7 +23,7 @@ from spikegrad.train import (
     get_recipe,
 )
 from spikegrad.train.checkpoint import load_checkpoint, load_weights
-from spikegrad.train.config import load_config, parse_set_options
+from spikegrad.train.config import parse_set_options, read_config
 
 TINY = {"epochs": "3", "hidden": "[24]", "steps": "6", "batch_size": "64"}
 
@@ -48,7 +48,7 @@ def test_run_directory_contents(tmp_path):
     assert saved["epochs"] == 3 and saved["recipe"] == "digits" and saved["method"] == "bptt"
     assert 0.5 < saved["test_accuracy"] <= 1.0  # even a tiny network learns digits in 3 epochs
     assert len(_rows(tmp_path)) == 3
-    assert load_config(tmp_path / "config.yaml") == tiny_config()
+    assert read_config(tmp_path / "config.yaml") == tiny_config()
 
 
 def test_resume_reaches_the_same_result(tmp_path, monkeypatch):
@@ -69,7 +69,7 @@ def test_resume_reaches_the_same_result(tmp_path, monkeypatch):
     assert load_checkpoint(tmp_path / "cut")["epochs_done"] == 2
     monkeypatch.setattr(ClassificationExperiment, "train_epoch", real_epoch)
 
-    config = load_config(tmp_path / "cut" / "config.yaml")
+    config = read_config(tmp_path / "cut" / "config.yaml")
     Trainer(build_experiment(config), tmp_path / "cut").fit(resume=True)
     assert _rows(tmp_path / "cut") == _rows(tmp_path / "whole")
     whole, cut = load_file(tmp_path / "whole" / "model.safetensors"), load_file(tmp_path / "cut" / "model.safetensors")
@@ -128,13 +128,13 @@ def test_resume_with_a_different_config_is_refused(tmp_path):
 def test_config_errors_name_the_option():
     with pytest.raises(ConfigError, match="'nonsense': unknown option for recipe 'digits'"):
         tiny_config(nonsense="1")
-    with pytest.raises(ConfigError, match="'epochs': expected a value of type int"):
+    with pytest.raises(ConfigError, match="'epochs': expected int, got 'many'"):
         tiny_config(epochs="many")
     with pytest.raises(ConfigError, match="'epochs': must be >= 1"):
         tiny_config(epochs="0")
     with pytest.raises(ConfigError, match="'optimizer'"):
         tiny_config(optimizer="rmsprop")
-    with pytest.raises(ConfigError, match="'method': recipe 'digits' supports bptt"):
+    with pytest.raises(ConfigError, match="'method': recipe 'digits' trains with bptt"):
         build_experiment(tiny_config(method="slayer"))
     with pytest.raises(ConfigError, match="unknown recipe 'nope'"):
         get_recipe("nope")

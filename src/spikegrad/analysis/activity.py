@@ -28,6 +28,7 @@ the ANN layer costs 10 240 MACs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -40,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.nn.base import SpikingLayer, recording
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,27 +206,16 @@ def _describe(module: nn.Module) -> str:
     return f"fc {module.in_features}->{module.out_features}"
 
 
-def _neuron_kind(module: nn.Module) -> str:
-    params = getattr(module, "params", None)
-    if params is None:
-        return type(module).__name__
-    leaky = getattr(params, "mem_decay", 1.0) < 1.0
-    return f"{'LIF' if leaky else 'IF'} (V_th {params.threshold:g})"
 
 
-def _default_neuron_types() -> tuple[type, ...]:
-    from spikegrad.nn.neurons import SpikingNeuron
-    from spikegrad.rules.lee.layers import LeeNeuron
-
-    return (LeeNeuron, SpikingNeuron)
 
 
 class ActivityMonitor:
     """Count spikes and synaptic operations of ``model`` while it runs (a context manager).
 
     Hooks every ``nn.Conv2d`` / ``nn.Linear`` (weight layers; inputs time-first ``[T, B, ...]``) and every
-    module of ``neuron_types`` (default: spikegrad's spiking neurons; output ``(spikes[T, B, ...], state)``).
-    Layers are reported in the order in which they first ran.
+    spiking layer (a :class:`~spikegrad.nn.SpikingLayer`, whose spikes it records while running, whatever
+    the layer outputs). Layers are reported in the order in which they first ran.
 
     Example::
 
@@ -233,9 +224,9 @@ class ActivityMonitor:
         report = monitor.report(EnergyModel(e_mac_pj=4.6, e_ac_pj=0.9))
     """
 
-    def __init__(self, model: nn.Module, neuron_types: Iterable[type] | None = None):
+    def __init__(self, model: nn.Module):
         self.model = model
-        self.neuron_types = tuple(neuron_types) if neuron_types is not None else _default_neuron_types()
+        self._recording: contextlib.AbstractContextManager | None = None
         self._synapses: dict[str, SynapseActivity] = {}
         self._neurons: dict[str, NeuronActivity] = {}
         self._coverage: dict[tuple[str, int, int], torch.Tensor] = {}
@@ -249,15 +240,20 @@ class ActivityMonitor:
             if isinstance(module, (nn.Conv2d, nn.Linear)):
                 self._handles.append(module.register_forward_hook(
                     lambda mod, args, out, name=name: self._on_synapse(name, mod, args[0], out)))
-            elif isinstance(module, self.neuron_types):
+            elif isinstance(module, SpikingLayer):
                 self._handles.append(module.register_forward_hook(
-                    lambda mod, args, out, name=name: self._on_neuron(name, mod, out)))
+                    lambda mod, args, out, name=name: self._on_neuron(name, mod)))
+        self._recording = recording(self.model)
+        self._recording.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        if self._recording is not None:
+            self._recording.__exit__(*exc)
+            self._recording = None
 
     def _next_position(self) -> int:
         return len(self._synapses) + len(self._neurons)
@@ -298,10 +294,10 @@ class ActivityMonitor:
         entry.input_events += float(events.sum(dtype=torch.float64))
         entry.synops += synops
 
-    def _on_neuron(self, name: str, module: nn.Module, out: Any) -> None:
-        spikes = out[0] if isinstance(out, tuple) else out
+    def _on_neuron(self, name: str, module: SpikingLayer) -> None:
+        spikes = module.recorded_spikes
         if name not in self._neurons:
-            self._neurons[name] = NeuronActivity(name, _neuron_kind(module), math.prod(spikes.shape[2:]),
+            self._neurons[name] = NeuronActivity(name, module.kind, math.prod(spikes.shape[2:]),
                                                  position=self._next_position())
         entry = self._neurons[name]
         entry.spikes += float((spikes.detach() != 0).sum(dtype=torch.float64))
@@ -315,13 +311,12 @@ class ActivityMonitor:
 
 
 @torch.no_grad()
-def measure_activity(model: nn.Module, batches: Iterable[torch.Tensor], energy: EnergyModel = EnergyModel(),
-                     neuron_types: Iterable[type] | None = None) -> ActivityReport:
+def measure_activity(model: nn.Module, batches: Iterable[torch.Tensor], energy: EnergyModel = EnergyModel()) -> ActivityReport:
     """Run ``model`` (in eval mode) on each spike batch ``[T, B, ...]`` and return its :class:`ActivityReport`."""
     was_training = model.training
     model.eval()
     try:
-        with ActivityMonitor(model, neuron_types) as monitor:
+        with ActivityMonitor(model) as monitor:
             for spikes in batches:
                 model(spikes)
     finally:

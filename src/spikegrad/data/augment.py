@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -24,14 +25,6 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     padded = F.pad(images, (max_shift,) * 4)
     offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator)
     return torch.stack([padded[b, :, dy:dy + height, dx:dx + width] for b, (dy, dx) in enumerate(offsets.tolist())])
-
-
-def random_crop_flip(images: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """CIFAR-style augmentation: random crop after zero-padding by ``padding`` and a random horizontal flip."""
-    shifted = random_shift(images, padding, generator)
-    flip = torch.rand(images.shape[0], generator=generator) < 0.5
-    shifted[flip] = shifted[flip].flip(-1)
-    return shifted
 
 
 def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
@@ -73,3 +66,36 @@ def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generat
     shift = ((torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1)
     hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
     return hsv_to_rgb(hsv).clamp(0, 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageAugmentation:
+    """Training-time augmentation of float image batches ``[B, C, H, W]``, in this order: random shift
+    (zero-padded crop) of up to ``max_shift`` pixels, left-right flip (``hflip``), colour jitter of
+    ``color_jitter`` strength (RGB only), rotation of up to ``rotation`` degrees. Zero or False turns a step
+    off; every draw comes from the trainer's generator."""
+
+    max_shift: int = 0
+    hflip: bool = False
+    color_jitter: float = 0.0
+    rotation: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.max_shift < 0:
+            raise ConfigError("max_shift", f"must be >= 0 pixels, got {self.max_shift}")
+        if not (0 <= self.color_jitter < 1):
+            raise ConfigError("color_jitter", f"must lie in [0, 1), got {self.color_jitter}")
+        if not (0 <= self.rotation <= 180):
+            raise ConfigError("rotation", f"must lie in [0, 180] degrees, got {self.rotation}")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.max_shift or self.hflip or self.color_jitter or self.rotation)
+
+    def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        images = random_shift(images, self.max_shift, generator)
+        if self.hflip:
+            images = random_hflip(images, generator)
+        if self.color_jitter:
+            images = color_jitter(images, self.color_jitter, generator)
+        return random_rotation(images, self.rotation, generator)

@@ -101,15 +101,32 @@ class EventBinning:
         return (self.steps, self.polarities, height, width)
 
 
-def bin_events(events: np.ndarray, binning: EventBinning) -> torch.Tensor:
-    """Spike tensor ``[T, P, H, W]`` (float32) of ``events`` (see the module docstring)."""
+def event_cells(events: np.ndarray, binning: EventBinning) -> np.ndarray:
+    """Flat indices into ``binning.shape`` (``[T, P, H, W]``) of every event's cell, one per kept event.
+
+    The one binning: an event at ``t`` µs falls in bin ``rint(t / 1000 / Ts)``; events outside the sensor,
+    the polarities or the ``T`` bins are dropped. :func:`bin_events` (dense) and :func:`event_indices`
+    (sparse) are its two materialisations.
+    """
     _check_events(events)
     steps, polarities, height, width = binning.shape
     bins = np.rint(events["t"] / (US_PER_MS * binning.ts)).astype(np.int64)
     x, y, p = (events[f].astype(np.int64) for f in ("x", "y", "p"))
     keep = (bins >= 0) & (bins < steps) & (x >= 0) & (x < width) & (y >= 0) & (y < height) & (p >= 0) & (p < polarities)
-    flat = ((bins[keep] * polarities + p[keep]) * height + y[keep]) * width + x[keep]
-    size = steps * polarities * height * width
+    return ((bins[keep] * polarities + p[keep]) * height + y[keep]) * width + x[keep]
+
+
+def event_indices(events: np.ndarray, binning: EventBinning) -> np.ndarray:
+    """The OR-binned cells of ``events`` as sorted unique flat indices (a sample of
+    :class:`~spikegrad.data.sparse.SparseSpikes`), without building the dense tensor (a 1 450 ms DVS128
+    sample is 47.5 M cells)."""
+    return np.unique(event_cells(events, binning))
+
+
+def bin_events(events: np.ndarray, binning: EventBinning) -> torch.Tensor:
+    """Spike tensor ``[T, P, H, W]`` (float32) of ``events``: 0/1 (``OR``) or event counts (``COUNT``)."""
+    flat = event_cells(events, binning)
+    size = math.prod(binning.shape)
     if binning.mode is BinMode.COUNT:
         dense = np.bincount(flat, minlength=size).astype(np.float32)
     else:

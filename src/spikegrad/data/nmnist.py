@@ -178,3 +178,15 @@ def nmnist(root: str | os.PathLike, split: str, transform: Callable[[np.ndarray]
     if not files:
         raise DataNotFoundError(folder, "no <digit>/*.bin files in the N-MNIST folder")
     return FileDataset(files, labels, _reader(NMNIST_SENSOR), transform)
+
+
+def find_nmnist(
+    root: str | os.PathLike, split: str, transform: Callable[[np.ndarray], Any] | None = None
+) -> FileDataset:
+    """N-MNIST from a folder holding either SLAYER's ``NMNISTsmall`` (in ``root`` or ``root/NMNISTsmall``) or
+    the official ``Train/``, ``Test/`` release; the one place the layout is recognised."""
+    root = Path(root)
+    small = root / "NMNISTsmall" if (root / "NMNISTsmall").is_dir() else root
+    if (small / NMNIST_LISTS["train"]).is_file():
+        return nmnist_small(small, split, transform)
+    return nmnist(root, split, transform)

@@ -1,8 +1,11 @@
-"""Registry of the image datasets spikegrad can load, with their canonical splits.
+"""Registry of the datasets spikegrad can load, with their canonical splits.
 
-Every dataset has the splits ``train``, ``test`` and ``all`` (train followed by test). Datasets
-other than ``digits`` read files from a data folder: the one passed as ``data_dir`` (the dataset's
-own folder, e.g. ``/data/mnist``), or else ``$SPIKEGRAD_DATA/<name>``.
+Image datasets (:func:`load_split`) have the splits ``train``, ``test`` and ``all`` (train followed by
+test) and load whole into an :class:`~spikegrad.data.split.ImageSplit`. Event and audio datasets
+(:func:`load_files`) have ``train`` and ``test`` and give a
+labelled dataset whose items are read on access. Datasets other than
+``digits`` read files from a data folder: the one passed as ``data_dir`` (the dataset's own folder,
+e.g. ``/data/mnist``), or else ``$SPIKEGRAD_DATA/<name>``.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from spikegrad.data import layouts
 from spikegrad.data.split import ImageSplit, concat_splits
 from spikegrad.errors import ConfigError, DataNotFoundError
+
+Dataset = torch.utils.data.Dataset
+"""A labelled dataset read on access: item ``i`` is ``(sample, label)``."""
 
 DATA_ENV = "SPIKEGRAD_DATA"
 SPLITS = ("train", "test", "all")
@@ -29,12 +37,14 @@ class DatasetSpec:
         splits: the split names it accepts.
         description: one line for listings.
         needs_data_dir: whether it reads files from a data folder (False: bundled with a package).
+        kind: ``images`` (:func:`load_split`), ``events`` or ``audio`` (:func:`load_files`).
     """
 
     name: str
     splits: tuple[str, ...]
     description: str
     needs_data_dir: bool
+    kind: str = "images"
 
 
 _DATASETS: dict[str, tuple[DatasetSpec, Callable[[Path | None, str], ImageSplit]]] = {
@@ -54,15 +64,65 @@ _DATASETS: dict[str, tuple[DatasetSpec, Callable[[Path | None, str], ImageSplit]
 }
 
 
+def _dvs_gesture(folder: Path, split: str, transform: Callable | None) -> Dataset:
+    from spikegrad.data.dvs_gesture import DVSGesture
+
+    return DVSGesture(folder, split, transform)
+
+
+def _fsdd(folder: Path, split: str, transform: Callable | None) -> Dataset:
+    from spikegrad.data.audio import fsdd
+
+    return fsdd(folder, split, transform)
+
+
+def _nmnist(folder: Path, split: str, transform: Callable | None) -> Dataset:
+    from spikegrad.data.nmnist import find_nmnist
+
+    return find_nmnist(folder, split, transform)
+
+
+FILE_SPLITS = ("train", "test")
+_FILE_DATASETS: dict[str, tuple[DatasetSpec, Callable[[Path, str, Callable | None], Dataset]]] = {
+    spec.name: (spec, loader)
+    for spec, loader in (
+        (DatasetSpec("nmnist", FILE_SPLITS, "N-MNIST 34x34x2 events, 40-bit .bin/.bs2: SLAYER's NMNISTsmall "
+                     "(1 000 / 100) or the release's Train/, Test/", True, "events"), _nmnist),
+        (DatasetSpec("dvs-gesture", FILE_SPLITS, "DVS128 Gesture 128x128x2 events, AEDAT 3.1 trials cut by their "
+                     "label CSVs (1 176 / 288 samples)", True, "events"), _dvs_gesture),
+        (DatasetSpec("fsdd", FILE_SPLITS, "Free Spoken Digit Dataset WAVs {digit}_{speaker}_{index}.wav; "
+                     "index 0-4 test", True, "audio"), _fsdd),
+    )
+}
+
+
 def list_datasets() -> list[DatasetSpec]:
-    """Return the spec of every registered dataset, in registration order."""
-    return [spec for spec, _ in _DATASETS.values()]
+    """Return the spec of every registered dataset (images, then events and audio), in registration order."""
+    return [spec for spec, _ in _DATASETS.values()] + [spec for spec, _ in _FILE_DATASETS.values()]
 
 
 def _entry(name: str) -> tuple[DatasetSpec, Callable[[Path | None, str], ImageSplit]]:
+    if name in _FILE_DATASETS:
+        raise ConfigError("dataset", f"{name!r} is an event/audio dataset: read it with load_files")
     if name not in _DATASETS:
         raise ConfigError("dataset", f"unknown dataset {name!r}; expected one of {', '.join(_DATASETS)}")
     return _DATASETS[name]
+
+
+def load_files(
+    name: str, split: str, data_dir: str | os.PathLike | None = None, transform: Callable | None = None
+) -> Dataset:
+    """The ``train`` or ``test`` split of event or audio dataset ``name`` (files read on access).
+
+    ``transform`` is applied to what each file's reader returns (events, or :class:`~spikegrad.data.audio.Audio`).
+    Raises ConfigError (unknown dataset or split) and DataNotFoundError (missing folder or files).
+    """
+    if name not in _FILE_DATASETS:
+        raise ConfigError("dataset", f"unknown event/audio dataset {name!r}; expected one of {', '.join(_FILE_DATASETS)}")
+    spec, loader = _FILE_DATASETS[name]
+    if split not in spec.splits:
+        raise ConfigError("split", f"unknown split {split!r} for dataset {name!r}; expected one of {', '.join(spec.splits)}")
+    return loader(resolve_data_dir(name, data_dir), split, transform)
 
 
 def resolve_data_dir(name: str, data_dir: str | os.PathLike | None = None) -> Path:
@@ -76,7 +136,8 @@ def resolve_data_dir(name: str, data_dir: str | os.PathLike | None = None) -> Pa
         DataNotFoundError: the folder does not exist, or neither ``data_dir`` nor ``$SPIKEGRAD_DATA``
             is set (the message says to pass ``--data-dir`` or set ``SPIKEGRAD_DATA``).
     """
-    _entry(name)
+    if name not in _FILE_DATASETS:
+        _entry(name)
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():

@@ -68,3 +68,19 @@ def concat_splits(first: ImageSplit, second: ImageSplit) -> ImageSplit:
         num_classes=first.num_classes,
         source=f"{first.source} ; {second.source}",
     )
+
+
+def evenly_spaced(size: int, limit: int) -> np.ndarray:
+    """``limit`` indices spread evenly over ``0..size-1``, both ends included (all when ``limit`` is 0 or
+    ``>= size``): a subset of a split sorted by label stays balanced."""
+    if limit <= 0 or limit >= size:
+        return np.arange(size)
+    return np.linspace(0, size - 1, limit).round().astype(np.int64)
+
+
+def subset(split: ImageSplit, limit: int) -> ImageSplit:
+    """The split itself, or ``limit`` evenly spaced images of it (:func:`evenly_spaced`)."""
+    if limit <= 0 or limit >= len(split):
+        return split
+    index = evenly_spaced(len(split), limit)
+    return ImageSplit(split.images[index], split.labels[index], split.num_classes, f"{split.source} ({limit} evenly spaced)")

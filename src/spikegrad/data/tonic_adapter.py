@@ -21,10 +21,10 @@ A Tonic dataset with its transforms, into a spikegrad network::
     for spikes, labels in loader:                         # spikes [T, B, 2, 34, 34], 0/1, zero-padded in time
         output, _ = network(spikes)
 
-or into the trainer, binned once and held sparsely (:class:`~spikegrad.train.events_experiment.EventClassificationExperiment`)::
+or into the trainer, binned once and held sparsely (:class:`~spikegrad.train.ClassificationExperiment`)::
 
-    experiment = EventClassificationExperiment(config, lambda split: sparse_split(datasets[split]), network, loss)
-    Trainer(experiment, run_dir).fit()
+    parts = ClassificationParts(lambda split: sparse_split(datasets[split]), dense_spikes, network, loss)
+    Trainer(ClassificationExperiment(config, parts), run_dir).fit()
 
 Conventions: frames are made 0/1 (``binary=True``, the OR binning of :class:`~spikegrad.data.events.BinMode`)
 or kept as counts; samples shorter than the longest are padded with silent steps at the end (after the
@@ -97,10 +97,10 @@ def sparse_split(dataset: Any, steps: int | None = None) -> tuple[Any, torch.Ten
     """A whole Tonic-style dataset (items ``(frames, label)`` after ``ToFrame``) as ``(SparseSpikes, labels)``.
 
     Every item is read once and kept as the indices of its 0/1 spikes, the form
-    :class:`~spikegrad.train.events_experiment.EventClassificationExperiment` trains on. All samples get
+    :class:`~spikegrad.train.ClassificationExperiment` trains on. All samples get
     ``steps`` time steps (default: the longest sample), zero-padded at the end.
     """
-    from spikegrad.train.events_experiment import SparseSpikes
+    from spikegrad.data.sparse import SparseSpikes
 
     if len(dataset) == 0:
         raise ShapeError("dataset", "at least one sample", "0 samples")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -75,16 +74,13 @@ def export_run(
             option), or a run that is not a classification run when the agreement must be measured.
         ConfigError, CheckpointError: the run directory is missing, invalid or does not fit its recipe.
     """
-    from spikegrad.train import build_experiment, load_config
-    from spikegrad.train.checkpoint import load_weights
+    from spikegrad.train.runs import load_run
 
     nir = require_nir()
     if samples < 1:
         raise ConfigError("samples", f"must be >= 1, got {samples}")
     run_dir = Path(run_dir)
-    config = dataclasses.replace(load_config(run_dir / "config.yaml"), device="cpu")
-    experiment = build_experiment(config)
-    load_weights(run_dir, experiment.model)
+    config, experiment = load_run(run_dir, device="cpu")
     model = experiment.model.eval()
     try:
         probe = _test_spikes(experiment, 1, config.seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Literal
 
 import torch
 
@@ -147,6 +148,9 @@ class ExponentialPDF(SpikeEstimator):
         decay = torch.exp(-x.abs() / self.tau)
         return torch.where(x < 0, self.scale * decay, self.scale * (2.0 - decay))
 
+
+SurrogateName = Literal["fast-sigmoid", "superspike", "atan", "sigmoid", "triangle", "straight-through", "slayer-pdf"]
+"""The names :func:`make_estimator` takes (the keys of :data:`CATALOGUE`), as a type for typed settings."""
 
 CATALOGUE: dict[str, type[SpikeEstimator]] = {
     "fast-sigmoid": FastSigmoid,

@@ -1,6 +1,6 @@
 """Modules for time-first spiking networks: neurons, synapses, pooling, dropout, containers."""
 
-from spikegrad.nn.base import StatefulModule
+from spikegrad.nn.base import SpikingLayer, StatefulModule, recording, spiking_layers
 from spikegrad.nn.delay import AxonalDelay
 from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.layout import Layout, LayoutAdapter, from_time_first, to_time_first
@@ -22,9 +22,12 @@ __all__ = [
     "LeakyIntegrator",
     "SNNSequential",
     "SpikingNeuron",
+    "SpikingLayer",
     "StatefulModule",
     "SumPool2d",
     "TimeFixedDropout",
     "from_time_first",
+    "recording",
+    "spiking_layers",
     "to_time_first",
 ]

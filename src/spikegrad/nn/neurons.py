@@ -21,11 +21,11 @@ from spikegrad.functional.neuron import (
 from spikegrad.functional.scan import neuron_scan
 from spikegrad.grad.base import SpikeEstimator
 from spikegrad.grad.surrogates import FastSigmoid
-from spikegrad.nn.base import StatefulModule
+from spikegrad.nn.base import SpikingLayer, StatefulModule
 from spikegrad.types import check_time_first
 
 
-class SpikingNeuron(StatefulModule):
+class SpikingNeuron(SpikingLayer):
     """A population of spiking neurons of any type, multi-step.
 
     Args:
@@ -44,7 +44,13 @@ class SpikingNeuron(StatefulModule):
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)
         out = neuron_scan(x, self.params, self.estimator, state)
+        self.keep(out.spikes, out.membrane)
         return out.spikes, out.state
+
+    @property
+    def kind(self) -> str:
+        name = {LIFParameters: "LIF", CUBAParameters: "CUBA", IFParameters: "IF"}.get(type(self.params), type(self.params).__name__)
+        return f"{name} (V_th {self.params.threshold:g})"
 
     def extra_repr(self) -> str:
         return f"{self.params}, estimator={self.estimator}"

@@ -1,22 +1,34 @@
-"""The standard experiment: classify samples from spike trains, any network, any learning rule."""
+"""Classification of samples from spike trains: any network, any learning rule, images or event data.
+
+A split is ``(inputs, labels)`` where ``inputs`` is indexable by an index tensor and has a length: a
+float tensor ``[N, ...]`` (images, encoded at every batch by the recipe's encoder, e.g. Poisson rate
+coding) or :class:`~spikegrad.data.sparse.SparseSpikes` (event and audio samples binned once and kept
+sparse, made dense per batch). Training-time augmentation acts on the same kind of batch and draws
+from the trainer's generator, so resumed runs reproduce uninterrupted ones.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from spikegrad.data.sparse import SparseSpikes
 from spikegrad.data.split import ImageSplit
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.train.config import RunConfig
-from spikegrad.train.experiment import Experiment, ProgressCallback
+from spikegrad.train.experiment import Experiment, ProgressCallback, StepFunction
 
-Encoder = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
-"""Maps a float batch ``[B, ...]`` to spike trains ``[T, B, ...]``, drawing randomness from the generator."""
+Samples = torch.Tensor | SparseSpikes
+"""The inputs of a split: a float tensor ``[N, ...]`` or sparse spike samples."""
+
+Encoder = Callable[[Any, torch.Generator], torch.Tensor]
+"""Maps a batch of inputs to the network's input ``[T, B, ...]``, drawing randomness from the generator."""
 
 
 def spike_count_prediction(output: torch.Tensor) -> torch.Tensor:
@@ -24,55 +36,84 @@ def spike_count_prediction(output: torch.Tensor) -> torch.Tensor:
     return output.sum(0).argmax(-1)
 
 
+def dense_spikes(spikes: SparseSpikes, generator: torch.Generator) -> torch.Tensor:
+    """The encoder of pre-binned samples: :meth:`SparseSpikes.dense`, ``[T, B, *features]``."""
+    return spikes.dense()
+
+
+def image_samples(split: ImageSplit, to_tensor: Callable[[np.ndarray], torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """A split's images as the float tensor the encoder expects, and its int64 labels."""
+    return to_tensor(split.images), torch.from_numpy(split.labels)
+
+
+def concat_samples(first: Samples, second: Samples) -> Samples:
+    """``first``'s samples followed by ``second``'s (both tensors or both sparse)."""
+    if isinstance(first, SparseSpikes) and isinstance(second, SparseSpikes):
+        return SparseSpikes.concat(first, second)
+    if isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor):
+        return torch.cat([first, second])
+    raise ShapeError("splits", "train and test of one kind", f"{type(first).__name__} and {type(second).__name__}")
+
+
 @dataclasses.dataclass
 class ClassificationParts:
     """What a recipe provides to :class:`ClassificationExperiment`.
 
     Attributes:
-        load_split: returns the :class:`ImageSplit` named ``train``, ``test`` or ``all``.
-        to_tensor: converts a uint8 image array ``[N, ...]`` to the float tensor the encoder expects.
-        encode: float batch -> spike trains ``[T, B, ...]``.
+        load_split: returns ``(inputs, int64 labels)`` of ``train`` or ``test`` (``all`` is their concatenation).
+        encode: a batch of inputs -> the network's input ``[T, B, ...]``.
         model: called as ``model(x) -> (output[T, B, C], states)``.
         loss: ``loss(output, labels) -> scalar``.
         predict: ``predict(output) -> labels``.
-        augment: optional training-time augmentation of the float batch.
+        augment: optional training-time augmentation of a batch of inputs.
+        after_step: optional hook after every optimiser step (e.g. NA's weight clamp).
     """
 
-    load_split: Callable[[str], ImageSplit]
-    to_tensor: Callable[[np.ndarray], torch.Tensor]
+    load_split: Callable[[str], tuple[Samples, torch.Tensor]]
     encode: Encoder
     model: nn.Module
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     predict: Callable[[torch.Tensor], torch.Tensor] = spike_count_prediction
-    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
+    augment: Callable[[Any, torch.Generator], Any] | None = None
+    after_step: Callable[[nn.Module], None] | None = None
 
 
 class ClassificationExperiment(Experiment):
-    """Mini-batch training of a spiking classifier on an image dataset."""
+    """Mini-batch training of a spiking classifier (``batch_size``; evaluation in ``eval_batch_size`` chunks)."""
 
-    def __init__(self, config: RunConfig, parts: ClassificationParts):
+    def __init__(self, config: RunConfig, parts: ClassificationParts, summary_extras: dict[str, Any] | None = None):
         self.config, self.parts = config, parts
         self.model = parts.model.to(self.device)
-        self._splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._splits: dict[str, tuple[Samples, torch.Tensor]] = {}
+        self._summary_extras = dict(summary_extras or {})
 
-    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """The split as (float inputs, int64 labels), loaded once."""
+    def split(self, name: str) -> tuple[Samples, torch.Tensor]:
+        """The split as ``(inputs, int64 labels)``, loaded once."""
+        if name not in ("train", "test", "all"):
+            raise ConfigError("split", f"expected 'train', 'test' or 'all', got {name!r}")
         if name not in self._splits:
-            data = self.parts.load_split(name)
-            self._splits[name] = (self.parts.to_tensor(data.images), torch.from_numpy(data.labels))
+            if name == "all":
+                (train, train_labels), (test, test_labels) = self.split("train"), self.split("test")
+                self._splits[name] = (concat_samples(train, test), torch.cat([train_labels, test_labels]))
+            else:
+                inputs, labels = self.parts.load_split(name)
+                if len(inputs) != len(labels):
+                    raise ShapeError(f"{name} split", "one label per sample", f"{len(inputs)} samples, {len(labels)} labels")
+                if len(labels) == 0:
+                    raise ConfigError("data", f"the {name} split of recipe {self.config.recipe!r} has no samples")
+                self._splits[name] = (inputs, labels.to(torch.int64))
         return self._splits[name]
 
     def num_batches(self) -> int:
         return -(-len(self.split("train")[1]) // self.config.batch_size)
 
-    def _forward(self, inputs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        spikes = self.parts.encode(inputs, generator).to(self.device)
-        output, _ = self.model(spikes)
+    def _forward(self, inputs: Samples, generator: torch.Generator) -> torch.Tensor:
+        output, _ = self.model(self.parts.encode(inputs, generator).to(self.device))
         if output.dim() != 3:
             raise ShapeError("model output", "[T, B, classes]", tuple(output.shape))
         return output
 
-    def train_epoch(self, optimizer, generator, on_batch: ProgressCallback, step) -> dict[str, float]:
+    def train_epoch(self, generator: torch.Generator, on_batch: ProgressCallback, step: StepFunction) -> dict[str, float]:
         inputs, labels = self.split("train")
         self.model.train()
         order = torch.randperm(len(labels), generator=generator)
@@ -85,25 +126,31 @@ class ClassificationExperiment(Experiment):
             output = self._forward(x, generator)
             loss = self.parts.loss(output, y)
             step(loss)
-            total_loss += loss.item() * len(batch)
+            value = loss.item()
+            total_loss += value * len(batch)
             correct += int((self.parts.predict(output.detach()) == y).sum())
-            on_batch(index, batches, loss.item())
+            on_batch(index, batches, value)
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels)}
+
+    def after_step(self) -> None:
+        if self.parts.after_step is not None:
+            self.parts.after_step(self.model)
 
     @torch.no_grad()
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
-        if split not in ("train", "test", "all"):
-            raise ConfigError("split", f"expected 'train', 'test' or 'all', got {split!r}")
         inputs, labels = self.split(split)
         self.model.eval()
-        batch_size = max(self.config.batch_size, 256)
         total_loss, correct = 0.0, 0
-        for start in range(0, len(labels), batch_size):
-            x, y = inputs[start:start + batch_size], labels[start:start + batch_size].to(self.device)
-            output = self._forward(x, generator)
+        for start in range(0, len(labels), self.config.eval_batch_size):
+            index = torch.arange(start, min(start + self.config.eval_batch_size, len(labels)))
+            output = self._forward(inputs[index], generator)
+            y = labels[index].to(self.device)
             total_loss += self.parts.loss(output, y).item() * len(y)
             correct += int((self.parts.predict(output) == y).sum())
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels), "samples": float(len(labels))}
+
+    def summary(self, history: list[dict[str, float]]) -> dict[str, Any]:
+        return dict(self._summary_extras)
 
     @torch.no_grad()
     def plot_sample(self, path: Path, generator: torch.Generator) -> None:
@@ -111,7 +158,7 @@ class ClassificationExperiment(Experiment):
 
         inputs, labels = self.split("test")
         self.model.eval()
-        spikes = self.parts.encode(inputs[:1], generator).to(self.device)
+        spikes = self.parts.encode(inputs[torch.arange(1)], generator).to(self.device)
         layers = [("input", spikes)]
         record = getattr(self.model, "stateful_outputs", None)
         if record is not None:

@@ -1,4 +1,4 @@
-"""Named recipes: a default configuration plus a function that builds the experiment.
+"""Named recipes: a default configuration (with typed settings) plus a function that builds the experiment.
 
 Recipes live in the modules of :mod:`spikegrad.train.recipes`; each registers itself with
 :func:`register`. The registry imports every module of that package on first use, so adding a recipe
@@ -10,13 +10,17 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
-from typing import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
 
 import torch
 
 from spikegrad.errors import ConfigError
-from spikegrad.train.config import RunConfig
+from spikegrad.train.config import RunConfig, apply_overrides
 from spikegrad.train.experiment import Experiment
+
+NO_DATA = "the recipe generates its data (no --data-dir)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,10 +30,11 @@ class Recipe:
     Attributes:
         name: what ``spikegrad train NAME`` takes.
         summary: one line for ``spikegrad recipes``.
-        defaults: the full default configuration (its ``params`` fix the recipe's own settings).
+        defaults: the full default configuration (its ``settings`` fix the recipe's own settings).
         methods: the learning rules this recipe can train with; the first is the default.
         build: builds the experiment from a resolved configuration.
         needs_data: whether it reads a dataset from ``--data-dir`` / ``$SPIKEGRAD_DATA``.
+        unused: run options this recipe cannot use, each with the reason (overriding one is refused).
     """
 
     name: str
@@ -38,6 +43,23 @@ class Recipe:
     methods: tuple[str, ...]
     build: Callable[[RunConfig], Experiment]
     needs_data: bool = True
+    unused: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unused = dict(self.unused)
+        if not self.needs_data:
+            unused.setdefault("data_dir", NO_DATA)
+        object.__setattr__(self, "unused", MappingProxyType(unused))
+
+    def configure(self, overrides: Mapping[str, Any]) -> RunConfig:
+        """The defaults with ``overrides`` applied (run options and settings; see :func:`apply_overrides`)."""
+        config = apply_overrides(self.defaults, overrides, self.unused)
+        self.check_method(config.method)
+        return config
+
+    def check_method(self, method: str) -> None:
+        if method not in self.methods:
+            raise ConfigError("method", f"recipe {self.name!r} trains with {', '.join(self.methods)}; got {method!r}")
 
 
 _RECIPES: dict[str, Recipe] = {}
@@ -76,9 +98,12 @@ def get_recipe(name: str) -> Recipe:
 
 
 def build_experiment(config: RunConfig) -> Experiment:
-    """Check the method against the recipe, seed the initialisation, and build the experiment."""
+    """Check the method and device against the recipe, seed the initialisation, and build the experiment."""
     recipe = get_recipe(config.recipe)
-    if config.method not in recipe.methods:
-        raise ConfigError("method", f"recipe {recipe.name!r} supports {', '.join(recipe.methods)}; got {config.method!r}")
+    recipe.check_method(config.method)
+    if not isinstance(config.settings, type(recipe.defaults.settings)):
+        raise ConfigError("settings", f"recipe {recipe.name!r} takes {type(recipe.defaults.settings).__name__}, "
+                          f"got {type(config.settings).__name__}")
+    config.resolve_device()  # refuses a device this machine does not have, for every recipe
     torch.manual_seed(config.seed)
     return recipe.build(config)

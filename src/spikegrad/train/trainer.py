@@ -43,7 +43,7 @@ from spikegrad.train.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from spikegrad.train.config import load_config, save_config
+from spikegrad.train.config import RunConfig, read_config, save_config
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.optim import build_optimizer, build_schedule
 
@@ -53,6 +53,11 @@ _EVAL_STREAM = 1_000_003  # offset giving evaluation its own fixed random stream
 def epoch_seed(seed: int, epoch: int) -> int:
     """The seed of every random draw in ``epoch`` of a run seeded with ``seed``."""
     return (seed * 100_003 + epoch) % (2**63 - 1)
+
+
+def eval_generator(config: RunConfig) -> torch.Generator:
+    """The fixed random stream of every evaluation of a run seeded with ``config.seed``."""
+    return torch.Generator().manual_seed((config.seed + _EVAL_STREAM) % (2**63 - 1))
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -70,7 +75,7 @@ class Trainer:
         self.experiment, self.config = experiment, experiment.config
         self.run_dir = Path(run_dir)
         self.console = console or Console(stderr=True)
-        self.optimizer = experiment.make_optimizer() or build_optimizer(self.config, experiment.model.parameters())
+        self.optimizer = build_optimizer(self.config, experiment.parameter_groups())
         self.schedule = build_schedule(self.config, self.optimizer)
         self.history: list[dict[str, float]] = []
         self.train_seconds = 0.0
@@ -90,7 +95,7 @@ class Trainer:
         }
 
     def _restore(self) -> None:
-        saved = load_config(self.run_dir / "config.yaml")
+        saved = read_config(self.run_dir / "config.yaml", type(self.config.settings))
         if saved.to_dict() != self.config.to_dict():
             raise CheckpointError(f"{self.run_dir}: the configuration differs from the one saved in config.yaml; "
                                   "resume with the run directory alone")
@@ -110,13 +115,14 @@ class Trainer:
         if not torch.isfinite(loss):
             self._diverged(f"the loss became {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        self.experiment.backward(loss)
         params = [p for p in self.experiment.model.parameters() if p.grad is not None]
         limit = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(params, limit) if params else torch.tensor(0.0)
         if not torch.isfinite(norm):
             self._diverged(f"the gradient norm became {norm.item()}")
         self.optimizer.step()
+        self.experiment.after_step()
         self._batch += 1
 
     def _diverged(self, what: str) -> None:
@@ -155,15 +161,17 @@ class Trainer:
         task = progress.add_task(f"epoch {epoch + 1}/{self.config.epochs}", total=self.experiment.num_batches() or None, loss=math.nan)
         started = time.perf_counter()
         train = self.experiment.train_epoch(
-            self.optimizer, generator, lambda i, n, loss: progress.update(task, completed=i + 1, loss=loss), self._step)
+            generator, lambda i, n, loss: progress.update(task, completed=i + 1, loss=loss), self._step)
         seconds = time.perf_counter() - started
         progress.remove_task(task)
         lr = self.optimizer.param_groups[0]["lr"]
         self.schedule.step()
-        test = self.experiment.evaluate("test", self._eval_generator())
+        split = self.experiment.eval_split
+        evaluated = self.experiment.evaluate(split, self.eval_generator())
         self.train_seconds += seconds
+        self._check_weights()
         row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in train.items()},
-               **{f"test_{k}": v for k, v in test.items() if k != "samples"}, "lr": lr, "epoch_seconds": seconds}
+               **{f"{split}_{k}": v for k, v in evaluated.items() if k != "samples"}, "lr": lr, "epoch_seconds": seconds}
         self.history.append(row)
         self._write_metrics()
         save_checkpoint(self.run_dir, self._state())
@@ -171,8 +179,15 @@ class Trainer:
         shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_seconds"))
         self.console.print(f"epoch {epoch + 1}/{self.config.epochs}  {shown}  ({seconds:.1f} s)")
 
-    def _eval_generator(self) -> torch.Generator:
-        return torch.Generator().manual_seed(self.config.seed + _EVAL_STREAM)
+    def _check_weights(self) -> None:
+        """Refuse to save non-finite weights: the last good checkpoint stays."""
+        for name, value in self.experiment.model.state_dict().items():
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                self._diverged(f"the weights {name!r} became non-finite")
+
+    def eval_generator(self) -> torch.Generator:
+        """The fixed random stream of every evaluation of this run (encodings at test time)."""
+        return eval_generator(self.config)
 
     def _write_metrics(self) -> None:
         path = self.run_dir / "metrics.csv"
@@ -186,12 +201,13 @@ class Trainer:
 
     def _summary(self) -> dict[str, Any]:
         last = self.history[-1]
+        metric = f"{self.experiment.eval_split}_{self.experiment.primary_metric}"
         summary: dict[str, Any] = {
             "recipe": self.config.recipe,
             "method": self.config.method,
             "epochs": len(self.history),
-            "test_accuracy": last.get("test_accuracy"),
-            "best_test_accuracy": max((row["test_accuracy"] for row in self.history if "test_accuracy" in row), default=None),
+            metric: last.get(metric),
+            f"best_{metric}": max((row[metric] for row in self.history if metric in row), default=None),
             "final_train_loss": last.get("train_loss"),
             "train_seconds": round(self.train_seconds, 3),
             "seconds_per_epoch": round(self.train_seconds / max(len(self.history), 1), 3),
@@ -207,7 +223,7 @@ class Trainer:
         from spikegrad.analysis.plots import plot_curves
 
         plot_curves(self.history, self.run_dir / "curves.png")
-        self.experiment.plot_sample(self.run_dir / "raster.png", self._eval_generator())
+        self.experiment.plot_sample(self.run_dir / "raster.png", self.eval_generator())
 
     def print_summary(self, summary: dict[str, Any]) -> None:
         table = Table(title=f"{summary['recipe']} ({summary['method']})")

@@ -124,7 +124,7 @@ def test_energy_parameters_must_be_positive():
 
 def test_analyze_command_on_a_trained_run(shared_data, tmp_path):
     config = apply_overrides(get_recipe("lee-mnist").defaults, {
-        "data_dir": str(shared_data / "mnist"), "epochs": "1", "steps": "4", "train_subset": "64", "test_subset": "48",
+        "data_dir": str(shared_data / "mnist"), "epochs": "1", "steps": "4", "train_limit": "64", "test_limit": "48",
         "batch_size": "32"})
     run_dir = tmp_path / "run"
     Trainer(build_experiment(config), run_dir).fit()

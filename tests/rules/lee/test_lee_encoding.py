@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from spikegrad.data.augment import random_crop_flip
+from spikegrad.data.augment import ImageAugmentation
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.rules.lee.encoding import (
     CIFAR10_MEAN,
@@ -67,7 +67,7 @@ def test_same_generator_same_spikes():
 def test_augmentation_pads_black_before_normalisation():
     """The recipe crops the raw [0, 1] image (zero = black padding), then normalises inside the encoder."""
     images = torch.ones(64, 3, 8, 8)
-    shifted = random_crop_flip(images, 4, torch.Generator().manual_seed(0))
+    shifted = ImageAugmentation(max_shift=4, hflip=True)(images, torch.Generator().manual_seed(0))
     assert (shifted == 0).any() and set(shifted.unique().tolist()) == {0.0, 1.0}
     assert math.isclose(float(lee_normalize(torch.zeros(1, 3, 1, 1))[0, 0]), -0.4914 / 0.557, rel_tol=1e-6)
 

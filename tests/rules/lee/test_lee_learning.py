@@ -45,7 +45,7 @@ def test_lee_mlp_learns_digits_in_one_epoch(path):
 def test_lee_mnist_lenet_learns_on_a_small_subset(shared_data, tmp_path):
     """LeNet, 1 000 training images, T = 10, two epochs at a lower learning rate: above chance by far."""
     config = apply_overrides(get_recipe("lee-mnist").defaults, {
-        "data_dir": str(shared_data / "mnist"), "epochs": "2", "steps": "10", "train_subset": "1000",
-        "test_subset": "300", "lr": "0.002"})
+        "data_dir": str(shared_data / "mnist"), "epochs": "2", "steps": "10", "train_limit": "1000",
+        "test_limit": "300", "lr": "0.002"})
     summary = Trainer(build_experiment(config), tmp_path).fit()
     assert summary["test_accuracy"] > 0.5

@@ -8,9 +8,7 @@ import torch
 from spikegrad.errors import ConfigError
 from spikegrad.grad import Sigmoid
 from spikegrad.rules.na import Faithful, LossChange, Paper
-from spikegrad.rules.na.layers import NALIF
 from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe
-from spikegrad.train.recipes.na import gradient_of
 
 
 def _config(name, **overrides):
@@ -23,13 +21,18 @@ def test_recipe_settings_follow_the_na_code():
         assert get_recipe(name).methods == ("na", "bptt")
         assert (config.optimizer, config.lr, config.weight_decay) == ("adamw", 5e-4, 0.01)
         assert (config.schedule, config.lr_gamma, config.grad_clip) == ("exponential", 0.985, 1.0)
-        assert config.params["weight_clamp"] == 4.0 and config.params["na_mode"] == "faithful"
+        assert config.settings.weight_clamp == 4.0 and config.settings.na_mode == "faithful"
     mnist = get_recipe("na-mnist").defaults
     assert (mnist.epochs, mnist.batch_size) == (200, 64)
-    assert (mnist.params["steps"], mnist.params["tau_m"], mnist.params["tau_s"], mnist.params["threshold"]) == (5, 5.0, 2.0, 1.0)
+    s = mnist.settings
+    assert (s.steps, s.tau_m, s.tau_s, s.threshold) == (5, 5.0, 2.0, 1.0)
     assert (get_recipe("na-cifar10").defaults.batch_size, get_recipe("na-cifar10").defaults.epochs) == (50, 300)
-    nmnist = get_recipe("na-nmnist").defaults
-    assert (nmnist.params["steps"], nmnist.params["tau_m"], nmnist.params["tau_s"]) == (30, 8.0, 4.0)
+    nmnist = get_recipe("na-nmnist").defaults.settings
+    assert (nmnist.steps, nmnist.tau_m, nmnist.tau_s) == (30, 8.0, 4.0)
+
+
+def gradient_of(config):
+    return config.settings.gradient(config.method)
 
 
 def test_gradient_options_parse_into_typed_objects():
@@ -80,29 +83,33 @@ def test_na_cifar10_builds_and_steps_on_the_png_subset(shared_data, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(before, experiment.model.parameters()))
 
 
-def test_na_fit_compares_na_with_the_surrogate_on_the_same_trials(tmp_path):
-    config = _config("na-fit", epochs=2, trials=40, iterations=15)
-    experiment = build_experiment(config)
-    assert torch.equal(experiment.model.weight[0], experiment.model.weight[1])  # same start
-    kinds = [type(n.gradient).__name__ for n in experiment.model.neurons if isinstance(n, NALIF)]
-    assert kinds == ["Faithful", "Sigmoid"]
-    start = experiment.evaluate("test", torch.Generator())
-    summary = Trainer(experiment, tmp_path).fit()
-    for key in ("na_fit_fraction", "sigmoid_fit_fraction", "na_final_loss_per_trial", "sigmoid_final_loss_per_trial"):
-        assert key in summary
-    assert summary["na_final_loss_per_trial"] < 0.7 * start["loss"]  # NA fits the desired trains
+def test_na_fit_trains_na_and_the_surrogate_from_the_same_trials(tmp_path):
+    experiments = {method: build_experiment(_config("na-fit", method=method, epochs=2, trials=40, iterations=15))
+                   for method in ("na", "bptt")}
+    na, bptt = experiments["na"], experiments["bptt"]
+    assert torch.equal(na.model.weight, bptt.model.weight) and torch.equal(na.desired, bptt.desired)  # same start
+    assert [type(m.gradient).__name__ for m in (na.model.neuron, bptt.model.neuron)] == ["Faithful", "Sigmoid"]
+    with pytest.raises(ConfigError, match="split 'train'"):
+        na.evaluate("test", torch.Generator())
+    summaries = {method: Trainer(e, tmp_path / method).fit() for method, e in experiments.items()}
+    for summary in summaries.values():
+        assert {"train_fit_fraction", "best_train_fit_fraction", "initial_loss", "final_loss"} <= set(summary)
+    assert summaries["na"]["final_loss"] < 0.7 * summaries["na"]["initial_loss"]  # NA fits the desired trains
 
 
 @pytest.mark.slow
 def test_na_mnist_recipe_reaches_97_percent(shared_data, tmp_path):
+    """README: 0.9786 final (best 0.9832) on the 10k test set after 30 epochs on the 5k subset."""
     config = _config("na-mnist", data_dir=shared_data / "mnist", epochs=30)
-    assert Trainer(build_experiment(config), tmp_path).fit()["best_test_accuracy"] >= 0.97
+    assert Trainer(build_experiment(config), tmp_path).fit()["test_accuracy"] >= 0.97
 
 
 @pytest.mark.slow
 def test_na_fmnist_recipe_reaches_90_percent(shared_data, tmp_path):
-    config = _config("na-fmnist", data_dir=shared_data / "fashion-mnist", epochs=5)
-    assert Trainer(build_experiment(config), tmp_path).fit()["best_test_accuracy"] >= 0.90
+    """README: 0.9021 final after 5 epochs on the full 60k/10k, without the NA code's augmentations."""
+    config = _config("na-fmnist", data_dir=shared_data / "fashion-mnist", epochs=5, max_shift=0, rotation=0.0,
+                     hflip="false")
+    assert Trainer(build_experiment(config), tmp_path).fit()["test_accuracy"] >= 0.90
 
 
 def test_direct_and_rate_encodings(shared_data):

@@ -14,10 +14,10 @@ from spikegrad.rules.normad.multilayer import (
     spike_slopes,
 )
 from spikegrad.rules.normad.network import NormADNetwork
-from spikegrad.rules.normad.neuron import LIFParameters
+from spikegrad.rules.normad.neuron import ContinuousLIFParameters
 from spikegrad.rules.normad.rule import NormAD, NormADParameters
 
-NEURON, KERNEL = LIFParameters(), DoubleExponentialKernel()
+NEURON, KERNEL = ContinuousLIFParameters(), DoubleExponentialKernel()
 
 
 def _crossing_ms(weight_pa, dt=0.001, steps=6000):
@@ -145,7 +145,7 @@ def test_hidden_direction_descends_the_potential_cost_by_finite_differences(memb
 def test_two_hidden_layers_carry_the_error_through_spike_times():
     """Chain input -> h1 -> h2 -> out with positive weights: a missed output spike just after the h2 spike
     asks both hidden layers for earlier spikes (the h1 spike precedes the h2 spike by < 3.6 ms)."""
-    net = NormADNetwork([2, 1, 1, 1], neuron=LIFParameters(refractory_ms=10.0))  # one spike per neuron
+    net = NormADNetwork([2, 1, 1, 1], neuron=ContinuousLIFParameters(refractory_ms=10.0))  # one spike per neuron
     with torch.no_grad():
         net.weights[0].copy_(torch.tensor([[12000.0, 11000.0]], dtype=torch.float64))
         net.weights[1].fill_(30000.0)

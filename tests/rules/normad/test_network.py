@@ -4,7 +4,7 @@ import torch
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.rules.normad.kernel import response_increment, synaptic_traces
 from spikegrad.rules.normad.network import NormADNetwork
-from spikegrad.rules.normad.neuron import lif_scan
+from spikegrad.rules.normad.neuron import continuous_lif_scan
 
 
 def _net(sizes, seed=0, mean=4000.0):
@@ -26,7 +26,7 @@ def test_layer_is_traces_then_drive_then_scan():
     record = net(inputs)
     traces = synaptic_traces(inputs, net.kernel, net.dt_ms)
     drive = response_increment(traces, net.kernel, 10.0, 300.0, net.dt_ms) @ net.weights[0].detach().T
-    expected = lif_scan(drive, net.neuron, net.dt_ms)
+    expected = continuous_lif_scan(drive, net.neuron, net.dt_ms)
     assert torch.equal(record.output, expected.spikes) and record.output.sum() > 0
     assert torch.equal(record.layers[0].input_traces.slow, traces.slow)
 

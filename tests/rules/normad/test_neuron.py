@@ -11,12 +11,12 @@ from spikegrad.rules.normad.kernel import (
 )
 from spikegrad.rules.normad.neuron import (
     WINDOW_STEPS,
-    LIFParameters,
-    LIFState,
-    lif_scan,
+    ContinuousLIFParameters,
+    ContinuousLIFState,
+    continuous_lif_scan,
 )
 
-PARAMS = LIFParameters()
+PARAMS = ContinuousLIFParameters()
 DT = 0.1
 
 
@@ -44,7 +44,7 @@ def test_constants_and_units():
 def test_scan_matches_the_step_recursion(steps):
     generator = torch.Generator().manual_seed(steps)
     drive = torch.rand(steps, 3, 4, generator=generator, dtype=torch.float64) * torch.tensor([2.0, 6.0, 30.0])[:, None]
-    out = lif_scan(drive, PARAMS, DT)
+    out = continuous_lif_scan(drive, PARAMS, DT)
     spikes, membrane = _step_reference(drive, PARAMS, DT)
     assert out.spikes.sum() > 10
     assert torch.equal(out.spikes, spikes)
@@ -53,20 +53,20 @@ def test_scan_matches_the_step_recursion(steps):
 
 def test_refractory_period_holds_the_membrane_at_rest():
     drive = torch.full((60, 1, 1), 100.0, dtype=torch.float64)  # crosses threshold in every free step
-    out = lif_scan(drive, PARAMS, DT)
+    out = continuous_lif_scan(drive, PARAMS, DT)
     assert out.spikes[:, 0, 0].nonzero().flatten().tolist() == [0, 21, 42]
     assert (out.membrane_mv[1:21] == PARAMS.rest_mv).all()
-    three_ms = lif_scan(drive, LIFParameters(refractory_ms=3.0), DT)
+    three_ms = continuous_lif_scan(drive, ContinuousLIFParameters(refractory_ms=3.0), DT)
     assert three_ms.spikes[:, 0, 0].nonzero().flatten().tolist() == [0, 31]
 
 
 def test_split_scan_equals_whole_scan():
     generator = torch.Generator().manual_seed(0)
     drive = torch.rand(400, 2, 3, generator=generator, dtype=torch.float64) * 10
-    whole = lif_scan(drive, PARAMS, DT)
+    whole = continuous_lif_scan(drive, PARAMS, DT)
     for split in (1, 137, 399):  # 137 and 399 cut through refractory periods
-        first = lif_scan(drive[:split], PARAMS, DT)
-        second = lif_scan(drive[split:], PARAMS, DT, first.state)
+        first = continuous_lif_scan(drive[:split], PARAMS, DT)
+        second = continuous_lif_scan(drive[split:], PARAMS, DT, first.state)
         assert torch.equal(torch.cat([first.spikes, second.spikes]), whole.spikes)
         torch.testing.assert_close(torch.cat([first.membrane_mv, second.membrane_mv]), whole.membrane_mv, rtol=0, atol=1e-10)
     torch.testing.assert_close(second.state.v_mv, whole.state.v_mv)
@@ -79,7 +79,7 @@ def test_b5_5_first_spike_of_a_20_na_synapse():
     spikes[0] = 1.0
     kernel = DoubleExponentialKernel()
     traces = synaptic_traces(spikes, kernel, dt)
-    out = lif_scan(response_increment(traces, kernel, PARAMS.tau_ms, PARAMS.capacitance_pf, dt) * 20000.0, PARAMS, dt)
+    out = continuous_lif_scan(response_increment(traces, kernel, PARAMS.tau_ms, PARAMS.capacitance_pf, dt) * 20000.0, PARAMS, dt)
     step = out.spikes[:, 0, 0].nonzero()[0].item()
     before, after = out.membrane_mv[step - 1 : step + 1, 0, 0].tolist()
     crossing_ms = (step - 1 + (PARAMS.threshold_mv - before) / (after - before)) * dt
@@ -90,8 +90,8 @@ def test_b5_5_first_spike_of_a_20_na_synapse():
 
 def test_rejects_bad_parameters_and_state():
     with pytest.raises(ConfigError, match="capacitance_pf"):
-        LIFParameters(capacitance_pf=0.0)
+        ContinuousLIFParameters(capacitance_pf=0.0)
     with pytest.raises(ConfigError, match="threshold_mv"):
-        LIFParameters(threshold_mv=-80.0)
+        ContinuousLIFParameters(threshold_mv=-80.0)
     with pytest.raises(ShapeError, match="state"):
-        lif_scan(torch.zeros(5, 2, 3), PARAMS, DT, LIFState(torch.zeros(2, 2), torch.zeros(2, 2)))
+        continuous_lif_scan(torch.zeros(5, 2, 3), PARAMS, DT, ContinuousLIFState(torch.zeros(2, 2), torch.zeros(2, 2)))

@@ -31,7 +31,7 @@ from spikegrad.functional.neuron import (
     NeuronState,
     Reset,
 )
-from spikegrad.nn.base import StatefulModule
+from spikegrad.nn.base import SpikingLayer, StatefulModule
 from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.sequential import SNNSequential
 from spikegrad.nn.synapses import AvgPool2d, Conv2d
@@ -78,7 +78,7 @@ def lee_neuron_parameters(leak: float, threshold: float) -> NeuronParameters:
     return LIFParameters.from_beta(leak, threshold=threshold, reset=Reset.ZERO, strict=True)
 
 
-class LeeNeuron(StatefulModule):
+class LeeNeuron(SpikingLayer):
     """Spiking neurons with hard reset trained by Lee's rule (:func:`~spikegrad.rules.lee.scan.lee_neuron_scan`).
 
     Args:
@@ -99,7 +99,13 @@ class LeeNeuron(StatefulModule):
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)
         out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state)
+        self.keep(out.spikes)
         return out.spikes, out.state
+
+    @property
+    def kind(self) -> str:
+        leaky = self.params.mem_decay < 1.0
+        return f"{'LIF' if leaky else 'IF'} (V_th {self.params.threshold:g})"
 
     def extra_repr(self) -> str:
         return (f"threshold={self.params.threshold}, leak={self.params.mem_decay:.4g}, "

@@ -12,18 +12,18 @@ import torch
 
 from spikegrad.errors import ConfigError
 from spikegrad.grad.base import SpikeEstimator
-from spikegrad.nn.base import StatefulModule
+from spikegrad.nn.base import SpikingLayer, StatefulModule
 from spikegrad.rules.na.function import na_lif, surrogate_lif
 from spikegrad.rules.na.modes import Faithful, LayerRescaling, NARule, Paper
 from spikegrad.rules.na.neighbours import Resimulation
-from spikegrad.rules.na.neuron import NAParameters, NAState, synaptic_trace
+from spikegrad.rules.na.neuron import NAParameters, NAState, na_forward, synaptic_trace
 from spikegrad.types import check_time_first
 
 NAGradient = Faithful | Paper | SpikeEstimator
 """How a :class:`NALIF` layer is trained: an NA mode, or a surrogate derivative for plain BPTT."""
 
 
-class NALIF(StatefulModule):
+class NALIF(SpikingLayer):
     """LIF neurons with hard reset whose output is their synaptic trace (TSSL-BP / NA neuron).
 
     Args:
@@ -74,11 +74,18 @@ class NALIF(StatefulModule):
 
     def forward(self, x: torch.Tensor, state: NAState | None = None) -> tuple[torch.Tensor, NAState]:
         check_time_first(x, "NALIF input", min_dims=2)
+        if self.recording:  # the output is the trace: the spikes and membrane are simulated again, for the record
+            forward = na_forward(x.detach(), self.params, None if state is None else NAState(*(s.detach() for s in state)))
+            self.keep(forward.spikes, forward.membrane)
         if isinstance(self.gradient, SpikeEstimator):
             return surrogate_lif(x, self.params, self.gradient, state, detach_reset=self.detach_reset)
         rule: NARule = self.gradient
         return na_lif(x, self.params, rule, state, is_output=self.is_output, rescaling=self.rescaling,
                       layer_key=self.layer_key, chunk_elements=self.chunk_elements, resimulation=self.resimulation)
+
+    @property
+    def kind(self) -> str:
+        return f"LIF + trace (V_th {self.params.threshold:g})"
 
     def extra_repr(self) -> str:
         return f"{self.params}, gradient={self.gradient}, is_output={self.is_output}"

@@ -12,22 +12,27 @@ from spikegrad.rules.normad.kernel import (
 )
 from spikegrad.rules.normad.multilayer import HiddenParameters
 from spikegrad.rules.normad.network import LayerRecord, NetworkRecord, NormADNetwork
-from spikegrad.rules.normad.neuron import LIFOutput, LIFParameters, LIFState, lif_scan
+from spikegrad.rules.normad.neuron import (
+    ContinuousLIFOutput,
+    ContinuousLIFParameters,
+    ContinuousLIFState,
+    continuous_lif_scan,
+)
 from spikegrad.rules.normad.rule import NormAD, NormADParameters, normad_direction
 
 __all__ = [
     "DoubleExponentialKernel",
     "HiddenParameters",
-    "LIFOutput",
-    "LIFParameters",
-    "LIFState",
+    "ContinuousLIFOutput",
+    "ContinuousLIFParameters",
+    "ContinuousLIFState",
     "LayerRecord",
     "NetworkRecord",
     "NormAD",
     "NormADNetwork",
     "NormADParameters",
     "SynapticTraces",
-    "lif_scan",
+    "continuous_lif_scan",
     "membrane_response",
     "normad_direction",
     "synaptic_traces",

@@ -89,7 +89,7 @@ from spikegrad.rules.normad.kernel import (
     membrane_response,
     synaptic_traces,
 )
-from spikegrad.rules.normad.neuron import LIFParameters
+from spikegrad.rules.normad.neuron import ContinuousLIFParameters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +142,7 @@ class SpikeEvents(NamedTuple):
 
 
 def kernel_tables(
-    steps: int, kernel: DoubleExponentialKernel, tau_ms: float, neuron: LIFParameters, dt_ms: float, like: torch.Tensor
+    steps: int, kernel: DoubleExponentialKernel, tau_ms: float, neuron: ContinuousLIFParameters, dt_ms: float, like: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""The response :math:`g(n\,dt)` (mV/pA) of one spike and its slope :math:`\dot g = \kappa/C - g/\tau` (mV/pA/ms), lags ``0 .. steps-1``."""
     impulse = like.new_zeros(steps, 1, 1)
@@ -153,7 +153,7 @@ def kernel_tables(
 
 
 def kernel_slope(
-    steps: int, kernel: DoubleExponentialKernel, tau_prime_ms: float, neuron: LIFParameters, dt_ms: float, like: torch.Tensor
+    steps: int, kernel: DoubleExponentialKernel, tau_prime_ms: float, neuron: ContinuousLIFParameters, dt_ms: float, like: torch.Tensor
 ) -> torch.Tensor:
     r""":math:`\dot g(n\,dt) = \kappa(n\,dt)/C - g(n\,dt)/\tau_L'` for lags ``n = 0 .. steps-1`` (mV/pA/ms), ``[steps]``."""
     return kernel_tables(steps, kernel, tau_prime_ms, neuron, dt_ms, like)[1]
@@ -171,7 +171,7 @@ class HiddenEvents(NamedTuple):
     is_spike: torch.Tensor
 
 
-def near_misses(membrane_mv: torch.Tensor, neuron: LIFParameters, margin_mv: float) -> SpikeEvents:
+def near_misses(membrane_mv: torch.Tensor, neuron: ContinuousLIFParameters, margin_mv: float) -> SpikeEvents:
     """Local maxima of the membrane within ``margin_mv`` below threshold (no spike there)."""
     v = membrane_mv
     inner = v[1:-1]
@@ -182,7 +182,7 @@ def near_misses(membrane_mv: torch.Tensor, neuron: LIFParameters, margin_mv: flo
 
 def hidden_events(
     spikes: torch.Tensor, membrane_mv: torch.Tensor, weight: torch.Tensor, kappa: torch.Tensor,
-    neuron: LIFParameters, params: HiddenParameters,
+    neuron: ContinuousLIFParameters, params: HiddenParameters,
 ) -> HiddenEvents:
     r"""Spikes with their gains :math:`-1/\dot V`, plus near misses with :math:`\sigma'` when ``params.near_miss_mv`` is set."""
     real = SpikeEvents.of(spikes)
@@ -211,7 +211,7 @@ def _potential_response(responses: torch.Tensor, later: SpikeEvents, earlier: Hi
 
 
 def spike_slopes(
-    events: SpikeEvents, weight: torch.Tensor, kappa: torch.Tensor, neuron: LIFParameters, params: HiddenParameters
+    events: SpikeEvents, weight: torch.Tensor, kappa: torch.Tensor, neuron: ContinuousLIFParameters, params: HiddenParameters
 ) -> torch.Tensor:
     r"""Guarded :math:`\dot V(t_s)` (mV/ms) at each spike: measured :math:`(w_{i_s}\cdot c(t_s) - g_L (V_T-E_L))/C`
     floored at ``min_slope_mv_per_ms``, or that constant."""

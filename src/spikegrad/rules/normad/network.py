@@ -5,7 +5,7 @@ Layer :math:`l` maps presynaptic spikes :math:`s^{(l)}` (``[T, B, n_l]``) to
 :math:`I^{(l)}(t) = W^{(l)} c^{(l)}(t)` with :math:`c^{(l)} = \kappa * s^{(l)}`. Because the network has
 no recurrence, a whole layer's input is known before the layer runs: its traces, and its drive, are
 computed for all steps at once (a few vectorized filters and one matrix product), and only the
-non-linear spike-and-reset step loops over time (:func:`~spikegrad.rules.normad.neuron.lif_scan`).
+non-linear spike-and-reset step loops over time (:func:`~spikegrad.rules.normad.neuron.continuous_lif_scan`).
 The forward pass returns a :class:`NetworkRecord` with what learning rules need; it builds no autograd
 graph (NormAD writes its update into ``.grad`` itself, see :mod:`~spikegrad.rules.normad.rule`).
 """
@@ -25,7 +25,7 @@ from spikegrad.rules.normad.kernel import (
     response_increment,
     synaptic_traces,
 )
-from spikegrad.rules.normad.neuron import LIFParameters, lif_scan
+from spikegrad.rules.normad.neuron import ContinuousLIFParameters, continuous_lif_scan
 
 
 class LayerRecord(NamedTuple):
@@ -63,7 +63,7 @@ class NormADNetwork(nn.Module):
     def __init__(
         self,
         sizes: Sequence[int],
-        neuron: LIFParameters = LIFParameters(),
+        neuron: ContinuousLIFParameters = ContinuousLIFParameters(),
         kernel: DoubleExponentialKernel = DoubleExponentialKernel(),
         dt_ms: float = 0.1,
         dtype: torch.dtype = torch.float64,
@@ -88,7 +88,7 @@ class NormADNetwork(nn.Module):
         for weight in self.weights:
             traces = synaptic_traces(spikes.to(weight.dtype), self.kernel, self.dt_ms)
             increment = response_increment(traces, self.kernel, self.neuron.tau_ms, self.neuron.capacitance_pf, self.dt_ms)
-            out = lif_scan(increment @ weight.T, self.neuron, self.dt_ms)
+            out = continuous_lif_scan(increment @ weight.T, self.neuron, self.dt_ms)
             layers.append(LayerRecord(traces, out.spikes, out.membrane_mv))
             spikes = out.spikes
         return NetworkRecord(tuple(layers))

@@ -45,7 +45,7 @@ from spikegrad.types import check_time_first
 
 
 @dataclasses.dataclass(frozen=True)
-class LIFParameters:
+class ContinuousLIFParameters:
     """Constants of the continuous LIF neuron (B1 of the spec), in explicit units."""
 
     capacitance_pf: float = 300.0
@@ -85,30 +85,30 @@ class LIFParameters:
         return (current_pa - self.leak_conductance_ns * (potential_mv - self.rest_mv)) / self.capacitance_pf
 
 
-class LIFState(NamedTuple):
+class ContinuousLIFState(NamedTuple):
     """State between steps, each ``[B, n]``: ``v_mv`` = V - E_L after reset, ``hold`` = refractory steps left."""
 
     v_mv: torch.Tensor
     hold: torch.Tensor
 
 
-class LIFOutput(NamedTuple):
+class ContinuousLIFOutput(NamedTuple):
     """Scan output: 0/1 ``spikes`` and the potential before reset ``membrane_mv`` (absolute, mV), ``[T, B, n]``."""
 
     spikes: torch.Tensor
     membrane_mv: torch.Tensor
-    state: LIFState
+    state: ContinuousLIFState
 
 
-def rest_state(like: torch.Tensor) -> LIFState:
+def rest_state(like: torch.Tensor) -> ContinuousLIFState:
     """Neurons at rest and not refractory, shaped like one step ``like[B, n]``."""
-    return LIFState(torch.zeros_like(like), torch.zeros_like(like))
+    return ContinuousLIFState(torch.zeros_like(like), torch.zeros_like(like))
 
 
 WINDOW_STEPS = 64
 
 
-def lif_scan(drive_mv: torch.Tensor, params: LIFParameters, dt_ms: float, state: LIFState | None = None) -> LIFOutput:
+def continuous_lif_scan(drive_mv: torch.Tensor, params: ContinuousLIFParameters, dt_ms: float, state: ContinuousLIFState | None = None) -> ContinuousLIFOutput:
     """Run the LIF over the per-step drive ``drive_mv[T, B, n]`` (mV; see the module docstring).
 
     Scanning ``drive[:k]`` and then ``drive[k:]`` from the carried state equals scanning ``drive``.
@@ -145,5 +145,5 @@ def lif_scan(drive_mv: torch.Tensor, params: LIFParameters, dt_ms: float, state:
         position = torch.where(active, position + last + 1 + refractory * fired, position)
     hold = (position - steps).clamp(min=0).to(drive.dtype)
     shape = drive_mv.shape
-    final = LIFState(v.reshape(shape[1:]), hold.reshape(shape[1:]))
-    return LIFOutput(spikes.reshape(shape), membrane.reshape(shape) + params.rest_mv, final)
+    final = ContinuousLIFState(v.reshape(shape[1:]), hold.reshape(shape[1:]))
+    return ContinuousLIFOutput(spikes.reshape(shape), membrane.reshape(shape) + params.rest_mv, final)

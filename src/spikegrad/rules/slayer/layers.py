@@ -20,7 +20,7 @@ from torch import nn
 from spikegrad.errors import ConfigError
 from spikegrad.functional.psp import FilterMethod, psp
 from spikegrad.grad.base import SpikeEstimator
-from spikegrad.nn.base import StatefulModule, last_steps
+from spikegrad.nn.base import SpikingLayer, StatefulModule, last_steps
 from spikegrad.nn.delay import AxonalDelay
 from spikegrad.nn.synapses import Conv2d, Dense, SumPool2d
 from spikegrad.rules.slayer.spike import slayer_spike
@@ -43,7 +43,7 @@ class SRMState(NamedTuple):
     pending: torch.Tensor
 
 
-class SRMNeuron(StatefulModule):
+class SRMNeuron(SpikingLayer):
     r"""SLAYER's spike-response-model neurons: ``s = spike(psp(x))`` with refractoriness.
 
     ``u[n] = sum_k eps[k] x[n-k]`` (:func:`~spikegrad.functional.psp.psp`), then the threshold scan with
@@ -79,8 +79,13 @@ class SRMNeuron(StatefulModule):
             u = psp(torch.cat([state.inputs, x]), self.params.srm_kernel, self.method)[history:]
             pending = state.pending
         out = slayer_spike(u, self.params, self.estimator, pending)
+        self.keep(out.spikes, out.membrane)
         inputs = last_steps(None if state is None else state.inputs, x, history)
         return out.spikes, SRMState(inputs, out.pending)
+
+    @property
+    def kind(self) -> str:
+        return f"SRM (theta {self.params.theta:g})"
 
     def extra_repr(self) -> str:
         return f"{self.params}, estimator={self.estimator}, method={self.method.name}"

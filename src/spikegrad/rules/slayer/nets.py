@@ -8,9 +8,8 @@ Inputs are 0/1 spike tensors ``[T, B, C, H, W]``; outputs ``[T, B, classes]`` sp
 
 Neuron constants default to slayerPytorch's NMNIST example YAML (:class:`SRMParameters` defaults:
 theta 10, tauSr 10 ms, tauRef 1 ms, scaleRef 2, tauRho 1, scaleRho 1, Ts 1 ms). The paper's numbers came
-from the C++ SLAYER with unpublished hyper-parameters; the maintainer's "paper-like" PyTorch settings
-(slayerPytorch issue #58) are :data:`PAPER_LIKE_NMNIST` with Nadam lr 0.01, batch 12 and +-8 px jitter.
-Sample lengths and count targets (:data:`NMNIST_TARGET`, ...) are the repository's configs.
+from the C++ SLAYER with unpublished hyper-parameters; sample lengths and count targets are the recipes'
+(:mod:`spikegrad.train.recipes.slayer`).
 """
 
 from __future__ import annotations
@@ -18,26 +17,15 @@ from __future__ import annotations
 from torch import nn
 
 from spikegrad.functional.psp import FilterMethod
-from spikegrad.nn import Flatten, SNNSequential, TimeFixedDropout
+from spikegrad.nn import AxonalDelay, Flatten, SNNSequential, TimeFixedDropout
 from spikegrad.rules.slayer.layers import (
-    AxonalDelay,
     SLAYERBlock,
     SLAYERPool,
     SRMNeuron,
     slayer_conv,
     slayer_dense,
 )
-from spikegrad.rules.slayer.loss import CountTarget
 from spikegrad.rules.slayer.srm import SRMParameters
-
-PAPER_LIKE_NMNIST = SRMParameters(
-    theta=10.0, tau_sr=1.0, tau_ref=1.0, scale_ref=2.0, tau_rho=0.1, scale_rho=0.25, ts=1.0
-)
-NMNIST_SAMPLE_MS = 300.0  # N-MNIST: 300 bins of 1 ms
-NMNIST_TARGET = CountTarget(start=0.0, stop=300.0, true_count=60, false_count=10)
-MNIST_SAMPLE_MS = 25.0  # static images as 25 ms spike trains (paper, quoted in slayerPytorch issue #68)
-DVS_GESTURE_SAMPLE_MS = 1450.0  # first 1 450 ms of each gesture, OR-binned at 1 ms
-DVS_GESTURE_TARGET = CountTarget(start=0.0, stop=1450.0, true_count=180, false_count=30)
 
 
 def _srm(params: SRMParameters, method: FilterMethod) -> SRMNeuron:

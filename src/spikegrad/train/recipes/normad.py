@@ -1,132 +1,197 @@
-"""NormAD recipes: ``normad-single``, ``normad-xor`` and ``normad-3layer`` (Anwani & Rajendran).
+"""NormAD recipes (Anwani & Rajendran 2015; multi-layer: arXiv:1811.10678): ``normad-single``, ``normad-xor``,
+``normad-3layer``.
 
-Each epoch is one presentation of the problem and one NormAD update; training stops once the problem is
-solved, as the authors do (``summary.json``'s ``epochs`` then counts the epochs run). The per-layer
-initialisations and learning rates (pA) are those of :mod:`spikegrad.train.normad_runs`;
-``--set train_hidden=false`` trains only the output layer from the same initial weights, the baseline
-the multi-layer rule must beat. The summary reports
-``final_correlation``, ``solved`` and ``epochs_to_solve``. The config's ``lr``/``optimizer`` are not
-used: NormAD's step sizes are the per-layer rates.
+Continuous-time LIF networks (:mod:`spikegrad.rules.normad`: 300 pF, 30 nS, threshold 20 mV above rest,
+2 ms refractory; double-exponential synapses; dt 0.1 ms) learn desired spike trains. Each epoch presents
+the whole problem once and makes one NormAD update (the rule writes ``param.grad``; SGD without momentum
+applies it with one learning rate per layer, ``rate_pa``, scaled by the run's ``lr``); training stops once
+the problem is solved. Sources: problems and per-layer initialisations/rates of
+``docs/methods-slayer-normad.md`` part B, tuned where noted in ``benchmarks/RESULTS.md``.
+``--set train_hidden=false`` trains only the output layer from the same initial weights.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Callable
 
 import torch
 
-from spikegrad.analysis.normad_plots import plot_output_rasters
-from spikegrad.analysis.spike_metrics import van_rossum_distance
+from spikegrad.analysis.spike_train_plots import plot_output_rasters
+from spikegrad.data.problems.spike_mapping import CountTarget, PoissonTarget, SpikeMappingConfig, spike_mapping
+from spikegrad.data.problems.xor import XORConfig, xor_problem, xor_solved
+from spikegrad.rules.normad import HiddenParameters, NormAD, NormADNetwork, NormADParameters
+from spikegrad.rules.normad.network import NetworkRecord
 from spikegrad.train.config import RunConfig
-from spikegrad.train.experiment import Experiment, ProgressCallback
-from spikegrad.train.normad_runs import (
-    NormADRun,
-    SingleConfig,
-    ThreeLayerConfig,
-    XORExperimentConfig,
-    single_run,
-    three_layer_run,
-    xor_run,
-)
 from spikegrad.train.recipe import Recipe, register
+from spikegrad.train.settings import Settings, require, setting
+from spikegrad.train.spike_train import Criterion, Presenter, SpikeTrainExperiment, SpikeTrainParts, correlation_reaches
+
+DT_MS = 0.1
+WHOLE_PROBLEM = {"batch_size": "the whole problem is presented at once, one update per epoch",
+                 "eval_batch_size": "the whole problem is simulated at once"}
 
 
-class NormADExperiment(Experiment):
-    """Trains a :class:`NormADRun` one presentation per epoch."""
+@dataclasses.dataclass(frozen=True)
+class NormADSettings(Settings):
+    """The rule and the per-layer initial weights ``N(init_mean_pa, init_std_pa^2)`` and rates, input layer first."""
 
-    def __init__(self, config: RunConfig, run: NormADRun):
-        self.config, self.run = config, run
-        self.model = run.network
-        self.initial_output = run.measure()[0].output  # before any update (the build is seeded)
+    train_hidden: bool = setting(True, "train the hidden layers (false: the output layer only)")
+    tau_prime_ms: float = setting(1.0, "tau_L' of NormAD's d_hat (ms; the group's code: 1)")
+    membrane_tau_ms: float | None = setting(None, "kernel of the hidden spike-time terms (ms; none: tau_prime_ms)")
+    near_miss_mv: float = setting(0.0, "sub-threshold peaks within this margin (mV) become spike handles (0 = off)")
+    init_mean_pa: tuple[float, ...] = setting((300.0,), "mean initial weight per layer (pA)")
+    init_std_pa: tuple[float, ...] = setting((300.0,), "initial weight spread per layer (pA)")
+    rate_pa: tuple[float, ...] = setting((100.0,), "learning rate per layer (pA per error instant)")
+    target_correlation: float = setting(0.95, "solved when the mean output correlation reaches this")
 
-    def make_optimizer(self) -> torch.optim.Optimizer:
-        return self.run.optimizer
+    def check(self) -> None:
+        layers = len(self.init_mean_pa)
+        require(len(self.init_std_pa) == layers == len(self.rate_pa), "rate_pa",
+                "init_mean_pa, init_std_pa and rate_pa need one entry per weight layer")
+        require(all(s >= 0 for s in self.init_std_pa) and all(r >= 0 for r in self.rate_pa), "rate_pa",
+                "init_std_pa and rate_pa must be >= 0")
+        require(0 < self.target_correlation <= 1, "target_correlation", "must lie in (0, 1]")
+        require(self.near_miss_mv >= 0, "near_miss_mv", "must be >= 0 mV (0 = off)")
 
-    def num_batches(self) -> int:
-        return 1
-
-    def train_epoch(self, optimizer, generator, on_batch: ProgressCallback, step) -> dict[str, float]:
-        record, correlation, solved = self.run.measure()
-        if not solved:
-            self.run.update(record)
-        on_batch(0, 1, 1.0 - correlation)
-        return {"loss": 1.0 - correlation, "correlation": correlation, "solved": float(solved)}
-
-    def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
-        record, correlation, solved = self.run.measure()
-        distance = van_rossum_distance(self.run.problem.desired, record.output, self.run.dt_ms).mean().item()
-        return {"loss": 1.0 - correlation, "correlation": correlation, "solved": float(solved), "van_rossum": distance}
-
-    def finished(self, history: list[dict[str, float]]) -> bool:
-        return bool(history[-1]["train_solved"] or history[-1]["test_solved"])
-
-    def summary(self, history: list[dict[str, float]]) -> dict[str, float | int | bool | None]:
-        solved_at = [row["epoch"] - 1 if row["train_solved"] else row["epoch"]
-                     for row in history if row["train_solved"] or row["test_solved"]]
-        return {"final_correlation": history[-1]["test_correlation"], "solved": bool(solved_at),
-                "epochs_to_solve": min(solved_at) if solved_at else None}
-
-    def plot_sample(self, path: Path, generator: torch.Generator) -> None:
-        record, _, _ = self.run.measure()
-        plot_output_rasters(self.run.problem.desired, self.initial_output, record.output, self.run.dt_ms, path)
+    def rule(self) -> NormADParameters:
+        hidden = HiddenParameters(membrane_tau_ms=self.membrane_tau_ms, near_miss_mv=self.near_miss_mv or None)
+        return NormADParameters(self.tau_prime_ms, hidden if self.train_hidden else None)
 
 
-def _with_training(config, train_hidden: bool, tau_prime_ms: float):
-    training = dataclasses.replace(config.training, train_hidden=train_hidden, tau_prime_ms=tau_prime_ms,
-                                   epochs=max(config.training.epochs, 1))
-    return dataclasses.replace(config, training=training)
+@dataclasses.dataclass(frozen=True)
+class MappingSettings(NormADSettings):
+    """A Poisson-to-spike-train mapping: ``n_inputs`` Poisson inputs -> hidden layers -> one output."""
+
+    n_inputs: int = setting(100, "Poisson input trains")
+    input_rate_hz: float = setting(20.0, "input rate (Hz)")
+    duration_ms: float = setting(200.0, "length of the pattern (ms)")
+    target_spikes: int = setting(3, "desired output spikes at random times (0: a Poisson train of target_rate_hz)")
+    target_rate_hz: float = setting(10.0, "rate of a Poisson desired train (Hz)")
+    hidden: tuple[int, ...] = setting((), "hidden layer sizes")
+
+    def check(self) -> None:
+        super().check()
+        require(len(self.init_mean_pa) == len(self.hidden) + 1, "hidden",
+                f"{len(self.hidden)} hidden layers need {len(self.hidden) + 1} entries in init/rate settings")
+        require(all(h >= 1 for h in self.hidden) and self.n_inputs >= 1, "hidden", "layer sizes must be >= 1")
+        require(self.target_spikes >= 0, "target_spikes", "must be >= 0")
+
+    def problem(self) -> SpikeMappingConfig:
+        target = CountTarget(self.target_spikes, 10.0) if self.target_spikes else PoissonTarget(self.target_rate_hz, 10.0)
+        return SpikeMappingConfig(n_inputs=self.n_inputs, duration_ms=self.duration_ms, dt_ms=DT_MS,
+                                  input_rate_hz=self.input_rate_hz, target=target)
 
 
-def _builder(make_run: Callable[[RunConfig], NormADRun]) -> Callable[[RunConfig], Experiment]:
-    def build(config: RunConfig) -> Experiment:
-        torch.set_num_threads(1)  # NormAD works on tiny tensors: extra threads only add synchronisation
-        return NormADExperiment(config, make_run(config))
+@dataclasses.dataclass(frozen=True)
+class XORSettings(NormADSettings):
+    """The temporal XOR through one hidden layer (5 delayed copies of each input source)."""
 
-    return build
+    hidden: int = setting(8, "hidden neurons")
+    delays_ms: tuple[float, ...] = setting((0.0, 3.0, 6.0, 9.0, 12.0), "delayed copies of every input source (ms)")
+    duration_ms: float = setting(30.0, "length of a pattern (ms)")
+    init_mean_pa: tuple[float, ...] = setting((2500.0, 5000.0), "mean initial weight per layer (pA)")
+    init_std_pa: tuple[float, ...] = setting((2500.0, 5000.0), "initial weight spread per layer (pA)")
+    rate_pa: tuple[float, ...] = setting((300.0, 500.0), "learning rate per layer (pA per error instant)")
+
+    def check(self) -> None:
+        super().check()
+        require(self.hidden >= 1, "hidden", "must be >= 1")
+        require(len(self.init_mean_pa) == 2, "init_mean_pa", "the XOR network has 2 weight layers")
+
+    def problem(self) -> XORConfig:
+        return XORConfig(delays_ms=self.delays_ms, duration_ms=self.duration_ms, dt_ms=DT_MS)
 
 
-def _single(config: RunConfig) -> NormADRun:
-    base = _with_training(SingleConfig(), config.param("train_hidden"), config.param("tau_prime_ms"))
-    return single_run(base, config.seed)
+class NormADPresenter(Presenter):
+    """NormAD: simulate the continuous-time network; the update is written into ``param.grad`` by the rule.
+
+    The loss of a presentation is ``1 - C`` (C: mean output correlation), for logging and the divergence guard.
+    """
+
+    def __init__(self, network: NormADNetwork, params: NormADParameters, correlation):
+        self.network, self.rule, self.correlation = network, NormAD(network, params), correlation
+        self._record: NetworkRecord | None = None
+        self._desired: torch.Tensor | None = None
+
+    def present(self, inputs: torch.Tensor, desired: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        self._record, self._desired = self.network(inputs), desired
+        output = self._record.output
+        return 1.0 - self.correlation(desired, output), output
+
+    def backward(self, loss: torch.Tensor) -> None:
+        self.rule.accumulate(self._record, self._desired)
 
 
-def _xor(config: RunConfig) -> NormADRun:
-    base = _with_training(XORExperimentConfig(hidden=config.param("hidden")), config.param("train_hidden"),
-                          config.param("tau_prime_ms"))
-    return xor_run(base, config.seed)
+def _network(sizes: tuple[int, ...], settings: NormADSettings, seed: int) -> NormADNetwork:
+    network = NormADNetwork(sizes, dt_ms=DT_MS)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for weight, mean, std in zip(network.weights, settings.init_mean_pa, settings.init_std_pa):
+            weight.normal_(mean, std, generator=generator)
+    return network
 
 
-def _three_layer(config: RunConfig) -> NormADRun:
-    base = _with_training(ThreeLayerConfig(hidden=tuple(config.param("hidden"))), config.param("train_hidden"),
-                          config.param("tau_prime_ms"))
-    near_miss_mv = config.param("near_miss_mv") or None  # 0: spikes only
-    hidden_rule = dataclasses.replace(base.training.hidden_rule, near_miss_mv=near_miss_mv)
-    return three_layer_run(dataclasses.replace(base, training=dataclasses.replace(base.training, hidden_rule=hidden_rule)),
-                           config.seed)
+def _experiment(config: RunConfig, problem, sizes: tuple[int, ...], solved: Criterion) -> SpikeTrainExperiment:
+    from spikegrad.analysis.spike_metrics import ExponentialKernel, spike_correlation
+
+    torch.set_num_threads(1)  # NormAD works on tiny tensors: extra threads only add synchronisation
+    settings: NormADSettings = config.settings  # type: ignore[assignment]
+    network = _network(sizes, settings, config.seed)
+    kernel = ExponentialKernel(5.0)
+    presenter = NormADPresenter(network, settings.rule(),
+                                lambda d, o: spike_correlation(d, o, DT_MS, kernel).mean())
+    trained = list(zip(network.weights, settings.rate_pa))
+    trained = trained if settings.train_hidden else trained[-1:]
+
+    def plot(path: Path, before: torch.Tensor, after: torch.Tensor) -> None:
+        plot_output_rasters(problem.desired, before, after, DT_MS, path)
+
+    parts = SpikeTrainParts(problem, DT_MS, network, presenter, groups=[{"params": [w], "lr_scale": r} for w, r in trained],
+                            solved=solved, kernel=kernel, plot=plot)
+    return SpikeTrainExperiment(config, parts)
+
+
+def build_mapping(config: RunConfig) -> SpikeTrainExperiment:
+    settings: MappingSettings = config.settings  # type: ignore[assignment]
+    problem = spike_mapping(settings.problem(), config.seed)
+    sizes = (settings.n_inputs, *settings.hidden, 1)
+    return _experiment(config, problem, sizes, correlation_reaches(settings.target_correlation))
+
+
+def build_xor(config: RunConfig) -> SpikeTrainExperiment:
+    settings: XORSettings = config.settings  # type: ignore[assignment]
+    xor = settings.problem()
+    problem = xor_problem(xor)
+    sizes = (problem.inputs.shape[-1], settings.hidden, 1)
+    return _experiment(config, problem, sizes, lambda desired, output, c: bool(xor_solved(desired, output, xor).all()))
+
+
+def _defaults(name: str, settings: NormADSettings, epochs: int) -> RunConfig:
+    return RunConfig(recipe=name, settings=settings, method="normad", epochs=epochs, lr=1.0, optimizer="sgd",
+                     momentum=0.0, batch_size=1)
 
 
 register(Recipe(
     name="normad-single",
     summary="NormAD: one LIF neuron learns 3 desired spikes from 100 Poisson inputs (200 ms, dt 0.1 ms)",
-    defaults=RunConfig(recipe="normad-single", method="normad", epochs=200, batch_size=1,
-                       params={"train_hidden": True, "tau_prime_ms": 1.0}),
-    methods=("normad",), build=_builder(_single), needs_data=False,
+    defaults=_defaults("normad-single", MappingSettings(), 200),
+    methods=("normad",), build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM,
 ))
 
 register(Recipe(
     name="normad-xor",
     summary="multi-layer NormAD: temporal XOR through 8 hidden LIF neurons (train_hidden=false: output only)",
-    defaults=RunConfig(recipe="normad-xor", method="normad", epochs=500, batch_size=4,
-                       params={"train_hidden": True, "tau_prime_ms": 1.0, "hidden": 8}),
-    methods=("normad",), build=_builder(_xor), needs_data=False,
+    defaults=_defaults("normad-xor", XORSettings(), 500),
+    methods=("normad",), build=build_xor, needs_data=False, unused=WHOLE_PROBLEM,
 ))
 
 register(Recipe(
     name="normad-3layer",
     summary="multi-layer NormAD: 100 Poisson inputs -> 100 -> 100 -> 1 output, 500 ms spike-train mapping",
-    defaults=RunConfig(recipe="normad-3layer", method="normad", epochs=500, batch_size=1,
-                       params={"train_hidden": True, "tau_prime_ms": 1.0, "hidden": (100, 100), "near_miss_mv": 20.0}),
-    methods=("normad",), build=_builder(_three_layer), needs_data=False,
+    defaults=_defaults("normad-3layer", MappingSettings(
+        duration_ms=500.0, target_spikes=0, hidden=(100, 100), init_mean_pa=(200.0, 100.0, 300.0),
+        init_std_pa=(1000.0, 2000.0, 1000.0), rate_pa=(20.0, 50.0, 300.0), target_correlation=0.9,
+        membrane_tau_ms=10.0, near_miss_mv=20.0), 500),
+    methods=("normad",), build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM,
 ))

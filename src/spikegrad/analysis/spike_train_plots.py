@@ -1,4 +1,4 @@
-"""Figures of a NormAD run: convergence curves and rasters of desired vs observed output spikes.
+"""Figures of spike-train problems: convergence curves and rasters of desired vs observed output spikes.
 
 Plots are written to PNG files with matplotlib's non-interactive Agg backend (no display needed). The
 functions take plain data (lists of correlations, ``[T, B, n]`` trains), so they also serve other rules.

@@ -1,6 +1,6 @@
 import torch
 
-from spikegrad.analysis.normad_plots import plot_convergence, plot_output_rasters
+from spikegrad.analysis.spike_train_plots import plot_convergence, plot_output_rasters
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
