@@ -163,6 +163,43 @@ def export(
 
 
 @app.command()
+def compare(
+    recipe: str = typer.Argument(..., help="recipe name (see `spikegrad recipes`)"),
+    methods: str = typer.Option(..., help="comma-separated rules, e.g. bptt,slayer,lee,na"),
+    seeds: int = typer.Option(1, help="seeds 0..N-1 per rule"),
+    epochs: Optional[int] = typer.Option(None, help="number of epochs of every run"),
+    data_dir: Optional[Path] = typer.Option(None, help="the dataset's folder"),
+    out: Optional[Path] = typer.Option(None, help="comparison directory (default: runs/compare-<recipe>)"),
+    set_: list[str] = typer.Option([], "--set", help="override a setting of every run: key=value (repeatable)"),
+) -> None:
+    """Train one recipe with several rules on the same weights, data and seeds; write compare.csv/.md and curves.png."""
+    from spikegrad.train.compare import aggregate
+    from spikegrad.train.compare import compare as run_comparison
+
+    options = [*(["--epochs", str(epochs)] if epochs is not None else []),
+               *(["--data-dir", str(data_dir)] if data_dir is not None else []),
+               *[arg for item in set_ for arg in ("--set", item)]]
+    folder = out or Path("runs") / f"compare-{recipe}"
+
+    def progress(method: str, seed: int, index: int, total: int) -> None:
+        console.print(f"[bold]{index + 1}/{total}[/] {recipe}: rule {method}, seed {seed}")
+
+    try:
+        results = run_comparison(recipe, [m.strip() for m in methods.split(",") if m.strip()], seeds, folder, options,
+                                 progress)
+    except SpikegradError as err:
+        _fail(err)
+    rows = aggregate(results)
+    table = Table(title=f"{recipe}: {len(results)} runs in {folder}")
+    for column in rows[0]:
+        table.add_column(column, justify="left" if column == "rule" else "right")
+    for row in rows:
+        table.add_row(*(row.get(column, "-") for column in rows[0]))
+    Console(width=None if Console().is_terminal else 160).print(table)
+    console.print(f"wrote {folder / 'compare.csv'}, {folder / 'compare.md'}, {folder / 'curves.png'}")
+
+
+@app.command()
 def recipes(name: Optional[str] = typer.Argument(None, help="a recipe: list its settings and run options")) -> None:
     """List the recipes, one line each; with a name, the recipe's settings with their types and defaults."""
     from spikegrad.train import get_recipe, list_recipes

@@ -49,3 +49,26 @@ def plot_raster(layers: Sequence[tuple[str, torch.Tensor]], path: Path, title: s
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def plot_comparison(histories: dict[str, Sequence[Sequence[dict[str, float]]]], metric: str, path: Path,
+                    title: str = "") -> None:
+    """Learning curves of several rules: ``metric`` per epoch, the mean over seeds with its min-max band.
+
+    ``histories[rule]`` holds one run's rows of ``metrics.csv`` per seed; runs that stopped early (solved)
+    count as keeping their last value.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for rule, runs in histories.items():
+        length = max(len(run) for run in runs)
+        curves = torch.tensor([[run[min(i, len(run) - 1)][metric] for i in range(length)] for run in runs])
+        epochs = range(1, length + 1)
+        mean = curves.mean(0)
+        ax.plot(epochs, mean, label=f"{rule} ({len(runs)} seed{'s' if len(runs) > 1 else ''})")
+        ax.fill_between(epochs, curves.min(0).values, curves.max(0).values, alpha=0.2)
+    ax.set(xlabel="epoch", ylabel=metric.replace("_", " "), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

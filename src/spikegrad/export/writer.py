@@ -82,8 +82,9 @@ class Layer:
 
     @property
     def label(self) -> str:
-        """How errors name the layer: ``layer 3 (LIF)``."""
-        return f"layer {self.path} ({type(self.module).__name__})"
+        """How errors name the layer: ``layer 3 (LIF)`` (a shared neuron by its family, else by its class)."""
+        kind = self.module.family if type(self.module) is SpikingNeuron else type(self.module).__name__
+        return f"layer {self.path} ({kind})"
 
     @property
     def node_name(self) -> str:

@@ -44,3 +44,16 @@ def exponential_filter(x: torch.Tensor, decay: float, initial: torch.Tensor | No
         start = torch.cat([start, ends[:-1]])
     y = local + (decay * powers)[None, :, None] * start[:, None, :]
     return y.reshape(chunks * length, -1)[:steps].reshape(x.shape)
+
+
+def synaptic_trace(x: torch.Tensor, tau: float, initial: torch.Tensor | None = None) -> torch.Tensor:
+    r"""First-order synaptic trace of ``x[T, ...]`` with time constant ``tau`` (in steps, >= 1):
+
+    .. math:: a_n = a_{n-1} + (x_n - a_{n-1}) / \tau = (1 - 1/\tau)\,a_{n-1} + x_n / \tau
+
+    (the TSSL-BP/NA code's post-synaptic current; a spike adds ``1/tau``, a constant input ``x`` ramps to
+    ``x``). :func:`exponential_filter` of ``x / tau``; differentiable.
+    """
+    if not (math.isfinite(tau) and tau >= 1.0):
+        raise ConfigError("tau_s", f"trace time constant must be a finite number >= 1 (steps), got {tau!r}")
+    return exponential_filter(x / tau, 1.0 - 1.0 / tau, initial)

@@ -48,9 +48,13 @@ class SpikingNeuron(SpikingLayer):
         return out.spikes, out.state
 
     @property
+    def family(self) -> str:
+        """``LIF``, ``IF`` or ``CUBA`` (the parameter class's name for other neuron types)."""
+        return {LIFParameters: "LIF", CUBAParameters: "CUBA", IFParameters: "IF"}.get(type(self.params), type(self.params).__name__)
+
+    @property
     def kind(self) -> str:
-        name = {LIFParameters: "LIF", CUBAParameters: "CUBA", IFParameters: "IF"}.get(type(self.params), type(self.params).__name__)
-        return f"{name} (V_th {self.params.threshold:g})"
+        return f"{self.family} (V_th {self.params.threshold:g})"
 
     def extra_repr(self) -> str:
         return f"{self.params}, estimator={self.estimator}"

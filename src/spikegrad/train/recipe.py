@@ -35,6 +35,8 @@ class Recipe:
         build: builds the experiment from a resolved configuration.
         needs_data: whether it reads a dataset from ``--data-dir`` / ``$SPIKEGRAD_DATA``.
         unused: run options this recipe cannot use, each with the reason (overriding one is refused).
+        method_defaults: options that differ by rule (``{"bptt": {"optimizer": "adam", "lr": "50"}}``), applied
+            before the user's overrides when that rule is chosen.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Recipe:
     build: Callable[[RunConfig], Experiment]
     needs_data: bool = True
     unused: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    method_defaults: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         unused = dict(self.unused)
@@ -53,9 +56,10 @@ class Recipe:
 
     def configure(self, overrides: Mapping[str, Any]) -> RunConfig:
         """The defaults with ``overrides`` applied (run options and settings; see :func:`apply_overrides`)."""
-        config = apply_overrides(self.defaults, overrides, self.unused)
-        self.check_method(config.method)
-        return config
+        method = str(overrides.get("method", self.defaults.method))
+        self.check_method(method)
+        defaults = apply_overrides(self.defaults, {"method": method, **self.method_defaults.get(method, {})})
+        return apply_overrides(defaults, overrides, self.unused)
 
     def check_method(self, method: str) -> None:
         if method not in self.methods:

@@ -19,7 +19,10 @@ from spikegrad.data.registry import load_files, load_split, resolve_data_dir
 from spikegrad.data.sparse import SparseSpikes, jitter, sparse_dataset
 from spikegrad.data.split import ImageSplit, subset
 from spikegrad.errors import ConfigError
+from spikegrad.rules.plugin import Rule
 from spikegrad.train.classification import image_samples
+from spikegrad.train.config import RunConfig
+from spikegrad.train.rule_settings import rule_for
 from spikegrad.train.settings import Settings, require, setting
 
 
@@ -118,3 +121,14 @@ def grey_images(images: np.ndarray) -> torch.Tensor:
 def rgb_images(images: np.ndarray) -> torch.Tensor:
     """uint8 ``[N, H, W, 3]`` -> float ``[N, 3, H, W]`` in [0, 1]."""
     return torch.from_numpy(images).float().div_(255.0).permute(0, 3, 1, 2).contiguous()
+
+
+CLASSIFIERS = ("bptt", "slayer", "lee", "na")
+"""The rules that train classifiers built from neuron slots, in the order recipes list them."""
+
+
+def run_rule(config: RunConfig) -> Rule:
+    """The rule a run trains with, from its method and its :class:`~spikegrad.train.rule_settings.RuleSettings`."""
+    from spikegrad.train.recipe import get_recipe
+
+    return rule_for(config.method, config.settings, get_recipe(config.recipe).defaults.settings)  # type: ignore[arg-type]

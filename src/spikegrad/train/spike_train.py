@@ -22,6 +22,7 @@ from torch import nn
 from spikegrad.analysis.spike_metrics import ExponentialKernel, FilterKernel, spike_correlation, van_rossum_distance
 from spikegrad.data.problems.spike_mapping import SpikeTrainProblem
 from spikegrad.errors import ConfigError
+from spikegrad.nn import recording
 from spikegrad.train.config import RunConfig
 from spikegrad.train.experiment import Experiment, ProgressCallback, StepFunction
 
@@ -36,6 +37,20 @@ class Presenter(ABC):
     def backward(self, loss: torch.Tensor) -> None:
         """Gradients of the last presentation (default: autograd of its loss)."""
         loss.backward()
+
+
+class AutogradPresenter(Presenter):
+    """A rule trained by autograd: ``loss(output, desired)`` on the network's output; the output spikes are
+    recorded from the last spiking layer (the output may be a trace)."""
+
+    def __init__(self, model: nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]):
+        self.model, self.loss = model, loss
+
+    def present(self, inputs: torch.Tensor, desired: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with recording(self.model) as layers:
+            output = self.model(inputs)
+            spikes = layers[-1][1].recorded_spikes
+        return self.loss(output, desired), spikes
 
 
 Criterion = Callable[[torch.Tensor, torch.Tensor, float], bool]

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from spikegrad.rules.lee.plugin import Lee
 from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe
 
 TINY = {"epochs": "1", "steps": "2", "batch_size": "4", "train_limit": "8", "test_limit": "4"}
@@ -28,7 +29,7 @@ def test_recipes_carry_the_reference_code_settings():
         assert cifar.settings.max_shift == 4 and cifar.settings.hflip is True and cifar.momentum == 0.0
     for recipe in ("lee-mnist", "lee-cifar10-vgg9", "lee-cifar10-resnet11", "lee-svhn"):
         s = get_recipe(recipe).defaults.settings
-        assert (s.leak, s.threshold, s.pool_threshold, s.gradient.value) == (0.99, 1.0, 0.75, "code")
+        assert (s.leak, s.threshold, s.pool_threshold, s.lee_gradient.value) == (0.99, 1.0, 0.75, "code")
 
 
 def test_training_uses_sgd_without_momentum(shared_data, tmp_path):
@@ -37,7 +38,7 @@ def test_training_uses_sgd_without_momentum(shared_data, tmp_path):
     summary = trainer.fit()
     assert all(group["momentum"] == 0.0 for group in trainer.optimizer.param_groups)
     assert not any("momentum_buffer" in state for state in trainer.optimizer.state.values())
-    assert summary["time_steps"] == 2 and summary["lee_gradient"] == "code" and summary["network"] == "lenet"
+    assert summary["time_steps"] == 2 and summary["rule"] == repr(Lee()) and summary["network"] == "lenet"
 
 
 def _write_cifar_batches(folder, per_batch=2):
@@ -83,7 +84,7 @@ def test_bad_settings_raise(shared_data):
     from spikegrad.errors import ConfigError
 
     base = get_recipe("lee-mnist").defaults
-    for overrides, option in (({"gradient": "bptt"}, "gradient"), ({"momentum": "1.5"}, "momentum"),
+    for overrides, option in (({"lee_gradient": "bptt"}, "lee_gradient"), ({"momentum": "1.5"}, "momentum"),
                               ({"train_limit": "-1"}, "train_limit"), ({"steps": "0"}, "steps")):
         with pytest.raises(ConfigError, match=option):
             config = apply_overrides(base, {"data_dir": str(shared_data / "mnist"), **overrides})

@@ -8,10 +8,12 @@ import torch
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.grad import Sigmoid
 from spikegrad.nn import Conv2d, Dense, SNNSequential, SumPool2d, TimeFixedDropout
+from spikegrad.rules.bptt import BPTT
 from spikegrad.rules.na import Faithful, LayerRescaling, LossChange, NAParameters, Paper
 from spikegrad.rules.na import nets as na_nets
 from spikegrad.rules.na.layers import NALIF, SynapticTrace
 from spikegrad.rules.na.loss import trace_loss
+from spikegrad.rules.na.plugin import NA
 
 P = NAParameters()
 
@@ -41,7 +43,7 @@ def test_nalif_refuses_bad_options():
 
 
 def test_mnist_network_shapes_and_layers():
-    net = na_nets.mnist_cnn(Faithful())
+    net = na_nets.mnist_cnn(NA(Faithful()).layer)
     kinds = [type(m).__name__ for m in net]
     assert kinds == ["SynapticTrace", "Conv2d", "NALIF", "SumPool2d", "Conv2d", "NALIF", "SumPool2d", "Flatten",
                      "Dense", "NALIF", "Dense", "NALIF"]
@@ -60,7 +62,7 @@ def test_mnist_network_shapes_and_layers():
     (na_nets.nmnist_cnn, (2, 34, 34), 2304),
 ])
 def test_paper_networks_flatten_sizes(builder, shape, flat):
-    net = builder(Faithful())
+    net = builder(NA(Faithful()).layer)
     assert [m for m in net if isinstance(m, Dense)][0].in_features == flat
     if builder is na_nets.cifar10_alexnet:
         assert sum(isinstance(m, TimeFixedDropout) for m in net) == 7
@@ -71,18 +73,18 @@ def test_paper_networks_flatten_sizes(builder, shape, flat):
 
 def test_architecture_errors():
     with pytest.raises(ConfigError, match="architecture"):
-        na_nets.build_na_net("15C5-X-10", (1, 28, 28), P, Faithful())
+        na_nets.build_na_net("15C5-X-10", (1, 28, 28), P, NA(Faithful()).layer)
     with pytest.raises(ConfigError, match="dense"):
-        na_nets.build_na_net("15C5-P2", (1, 28, 28), P, Faithful())
+        na_nets.build_na_net("15C5-P2", (1, 28, 28), P, NA(Faithful()).layer)
     with pytest.raises(ConfigError, match="nothing"):
-        na_nets.build_na_net("8C5-P2-8C5-P2-8C5-10", (1, 12, 12), P, Faithful())
+        na_nets.build_na_net("8C5-P2-8C5-P2-8C5-10", (1, 12, 12), P, NA(Faithful()).layer)
     with pytest.raises(ConfigError, match="after a dense"):
-        na_nets.build_na_net("10-4C3-10", (1, 8, 8), P, Faithful())
+        na_nets.build_na_net("10-4C3-10", (1, 8, 8), P, NA(Faithful()).layer)
 
 
 def test_every_weight_gets_a_gradient_and_the_clamp():
     torch.manual_seed(0)
-    net = na_nets.build_na_net("4C3-P2-12-3", (1, 10, 10), P, Faithful(), conv_scale=3.0)
+    net = na_nets.build_na_net("4C3-P2-12-3", (1, 10, 10), P, NA(Faithful()).layer, conv_scale=3.0)
     out, _ = net(torch.randn(4, 5, 1, 10, 10).abs() * 3)
     trace_loss(out, torch.tensor([0, 1, 2, 0, 1]), P).backward()
     for name, weight in net.named_parameters():
@@ -97,21 +99,21 @@ def test_every_weight_gets_a_gradient_and_the_clamp():
 
 
 def test_shared_rescaling_keys_layers_in_order():
-    net = na_nets.build_na_net("4C3-P2-12-3", (1, 10, 10), P, Faithful(rescale=True))
+    net = na_nets.build_na_net("4C3-P2-12-3", (1, 10, 10), P, NA(Faithful(rescale=True)).layer)
     layers = [m for m in net if isinstance(m, NALIF)]
     assert all(isinstance(m.rescaling, LayerRescaling) for m in layers)
     assert len({id(m.rescaling) for m in layers}) == 1 and [m.layer_key for m in layers] == [0, 1, 2]
     out, _ = net(torch.randn(4, 2, 1, 10, 10).abs() * 3)
     trace_loss(out, torch.tensor([0, 1]), P).backward()
     assert layers[0].rescaling.output_key == 2 and set(layers[0].rescaling.means) == {0, 1, 2}
-    assert na_nets.share_rescaling(na_nets.mnist_cnn(Faithful())) is None
+    assert na_nets.share_rescaling(na_nets.mnist_cnn(NA(Faithful()).layer)) is None
 
 
 def test_same_forward_for_na_and_surrogate_networks():
     torch.manual_seed(1)
-    na = na_nets.mnist_cnn(Faithful())
+    na = na_nets.mnist_cnn(NA(Faithful()).layer)
     torch.manual_seed(1)
-    bptt = na_nets.mnist_cnn(Sigmoid(5.0))
+    bptt = na_nets.mnist_cnn(BPTT(Sigmoid(5.0)).layer)
     x = torch.randn(5, 2, 1, 28, 28) * 2
     torch.testing.assert_close(na(x)[0], bptt(x)[0])
     assert isinstance(na, SNNSequential)

@@ -7,7 +7,9 @@ import torch
 
 from spikegrad.errors import ConfigError
 from spikegrad.grad import Sigmoid
+from spikegrad.rules.bptt import BPTT
 from spikegrad.rules.na import Faithful, LossChange, Paper
+from spikegrad.rules.na.plugin import NA
 from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe
 
 
@@ -18,7 +20,7 @@ def _config(name, **overrides):
 def test_recipe_settings_follow_the_na_code():
     for name in ("na-mnist", "na-fmnist", "na-cifar10", "na-nmnist"):
         config = get_recipe(name).defaults
-        assert get_recipe(name).methods == ("na", "bptt")
+        assert get_recipe(name).methods == ("na", "bptt", "slayer", "lee")
         assert (config.optimizer, config.lr, config.weight_decay) == ("adamw", 5e-4, 0.01)
         assert (config.schedule, config.lr_gamma, config.grad_clip) == ("exponential", 0.985, 1.0)
         assert config.settings.weight_clamp == 4.0 and config.settings.na_mode == "faithful"
@@ -31,20 +33,22 @@ def test_recipe_settings_follow_the_na_code():
     assert (nmnist.steps, nmnist.tau_m, nmnist.tau_s) == (30, 8.0, 4.0)
 
 
-def gradient_of(config):
-    return config.settings.gradient(config.method)
+def rule_of(config):
+    return config.settings.rule(config.method)
 
 
-def test_gradient_options_parse_into_typed_objects():
-    assert gradient_of(_config("na-mnist")) == Faithful()
-    assert gradient_of(_config("na-mnist", rescale="true")) == Faithful(rescale=True)
-    assert gradient_of(_config("na-mnist", na_mode="paper", loss_change="first-order", exact_output="true")) == \
-        Paper(LossChange.FIRST_ORDER, exact_output=True)
-    assert gradient_of(_config("na-mnist", method="bptt")) == Sigmoid(5.0)
+def test_rule_options_parse_into_typed_objects():
+    assert rule_of(_config("na-mnist")) == NA(Faithful())
+    assert rule_of(_config("na-mnist", na_rescale="true")) == NA(Faithful(rescale=True))
+    assert rule_of(_config("na-mnist", na_mode="paper", na_loss_change="first-order", na_exact_output="true")) == \
+        NA(Paper(LossChange.FIRST_ORDER, exact_output=True))
+    assert rule_of(_config("na-mnist", method="bptt")) == BPTT(Sigmoid(5.0))
     with pytest.raises(ConfigError, match="na_mode"):
-        gradient_of(_config("na-mnist", na_mode="fast"))
-    with pytest.raises(ConfigError, match="loss_change"):
-        gradient_of(_config("na-mnist", na_mode="paper", loss_change="second"))
+        rule_of(_config("na-mnist", na_mode="fast"))
+    with pytest.raises(ConfigError, match="na_loss_change"):
+        rule_of(_config("na-mnist", na_mode="paper", na_loss_change="second"))
+    with pytest.raises(ConfigError, match="'na_rescale': is an option of method 'na'"):
+        build_experiment(_config("na-mnist", method="bptt", na_rescale="true"))
 
 
 @pytest.mark.parametrize("method", ["na", "bptt"])
@@ -53,7 +57,7 @@ def test_na_mnist_learns_from_a_small_subset(shared_data, tmp_path, method):
                      test_limit=200, rotation=0.0, max_shift=0)
     summary = Trainer(build_experiment(config), tmp_path).fit()
     assert summary["test_accuracy"] > 0.3  # 10 % is chance; 15 steps of 64 images
-    assert summary["gradient"] == str(Faithful() if method == "na" else Sigmoid(5.0))
+    assert summary["rule"] == repr(NA(Faithful()) if method == "na" else BPTT(Sigmoid(5.0)))
 
 
 def test_weight_clamp_is_applied_after_every_step(shared_data, tmp_path):
@@ -88,7 +92,7 @@ def test_na_fit_trains_na_and_the_surrogate_from_the_same_trials(tmp_path):
                    for method in ("na", "bptt")}
     na, bptt = experiments["na"], experiments["bptt"]
     assert torch.equal(na.model.weight, bptt.model.weight) and torch.equal(na.desired, bptt.desired)  # same start
-    assert [type(m.gradient).__name__ for m in (na.model.neuron, bptt.model.neuron)] == ["Faithful", "Sigmoid"]
+    assert na.model.neuron.gradient == Faithful() and bptt.model.neuron.neuron.estimator == Sigmoid(5.0)
     with pytest.raises(ConfigError, match="split 'train'"):
         na.evaluate("test", torch.Generator())
     summaries = {method: Trainer(e, tmp_path / method).fit() for method, e in experiments.items()}

@@ -34,6 +34,7 @@ from spikegrad.functional.neuron import (
 from spikegrad.nn.base import SpikingLayer, StatefulModule
 from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.sequential import SNNSequential
+from spikegrad.nn.spec import NeuronSpec, Realize
 from spikegrad.nn.synapses import AvgPool2d, Conv2d
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
 from spikegrad.rules.lee.scan import LeeGradientPath, lee_integrate, lee_neuron_scan
@@ -129,15 +130,18 @@ class SpikingAvgPool2d(StatefulModule):
     and reset-gated like the LIF layers, but with no ``1/V_th`` scaling and no leak correction (the
     code registers no hook on pooling spikes): factor 1 for a pooling neuron that fired, else 0.
 
+    ``neuron`` replaces the pooling neurons by another rule's module of the same slot.
+
     Shape: ``[T, B, C, H, W]`` -> ``[T, B, C, H/k, W/k]``.
     """
 
     def __init__(self, kernel_size: int = 2, threshold: float = 0.75,
-                 gradient: LeeGradientPath | str = LeeGradientPath.CODE):
+                 gradient: LeeGradientPath | str = LeeGradientPath.CODE, neuron: nn.Module | None = None):
         super().__init__()
         self.pool = AvgPool2d(kernel_size)
-        self.neuron = LeeNeuron(IFParameters(threshold=threshold, reset=Reset.ZERO, strict=True),
-                                LeakCorrectedDerivative(leak=1.0, threshold=1.0), gradient)
+        self.neuron = neuron if neuron is not None else LeeNeuron(
+            IFParameters(threshold=threshold, reset=Reset.ZERO, strict=True), LeakCorrectedDerivative(leak=1.0, threshold=1.0),
+            gradient)
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         return self.neuron(self.pool(x), state)
@@ -192,16 +196,24 @@ class LeeResidualBlock(StatefulModule):
     changes, else the identity subsampled by ``stride`` (the code's ``AvgPool2d(kernel 1, stride 2)``).
     ``x`` is the block input as given (already masked by the previous block's dropout).
 
+    ``layer`` builds the two LIF layers of another rule (default: Lee's).
+
     Shape: ``[T, B, C_in, H, W]`` -> ``[T, B, C_out, H/stride, W/stride]``; state ``(state_1, state_2)``.
     """
 
     def __init__(self, in_channels: int, out_channels: int, stride: int = 1, dropout: float = 0.0,
-                 config: LeeLayerConfig = LeeLayerConfig()):
+                 config: LeeLayerConfig = LeeLayerConfig(), layer: Realize | None = None):
         super().__init__()
         if stride < 1:
             raise ConfigError("stride", f"must be >= 1, got {stride}")
+
+        def lif() -> nn.Module:
+            if layer is None:
+                return LeeLIF(config.leak, config.threshold, config.gradient)
+            return layer(NeuronSpec(lee_neuron_parameters(config.leak, config.threshold)))
+
         self.conv1 = Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
-        self.lif1 = LeeLIF(config.leak, config.threshold, config.gradient)
+        self.lif1 = lif()
         self.drop1 = TimeFixedDropout(dropout)
         self.conv2 = Conv2d(out_channels, out_channels, 3, stride=stride, padding=1, bias=False)
         if in_channels != out_channels:
@@ -210,7 +222,7 @@ class LeeResidualBlock(StatefulModule):
             self.shortcut = AvgPool2d(1, stride)
         else:
             self.shortcut = nn.Identity()
-        self.lif2 = LeeLIF(config.leak, config.threshold, config.gradient)
+        self.lif2 = lif()
         self.drop2 = TimeFixedDropout(dropout)
 
     def forward(self, x: torch.Tensor, state: tuple[Any, Any] | None = None) -> tuple[torch.Tensor, tuple[Any, Any]]:

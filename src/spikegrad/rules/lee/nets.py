@@ -33,15 +33,16 @@ import torch
 from torch import nn
 
 from spikegrad.errors import ConfigError
+from spikegrad.functional.neuron import IFParameters, Reset
 from spikegrad.nn.dropout import TimeFixedDropout
+from spikegrad.nn.spec import NeuronSpec, ReadoutSpec, Realize, Role
 from spikegrad.nn.synapses import Conv2d, Dense, Flatten
 from spikegrad.rules.lee.layers import (
-    IntegratingReadout,
     LeeLayerConfig,
-    LeeLIF,
     LeeNetwork,
     LeeResidualBlock,
     SpikingAvgPool2d,
+    lee_neuron_parameters,
 )
 
 
@@ -59,27 +60,40 @@ def init_lee_weights(model: nn.Module, gain: float = 2.0, generator: torch.Gener
     return model
 
 
-def _lif(config: LeeLayerConfig) -> LeeLIF:
-    return LeeLIF(config.leak, config.threshold, config.gradient)
+def lif_spec(config: LeeLayerConfig) -> NeuronSpec:
+    """The slot of a LIF layer: leak ``lambda``, threshold ``V_th``, reset to zero, strict threshold."""
+    return NeuronSpec(lee_neuron_parameters(config.leak, config.threshold))
 
 
-def _pool(config: LeeLayerConfig) -> SpikingAvgPool2d:
-    return SpikingAvgPool2d(2, config.pool_threshold, config.gradient)
+def pool_spec(config: LeeLayerConfig) -> NeuronSpec:
+    """The slot of the spiking average-pooling neurons: IF, threshold 0.75, reset to zero, strict threshold."""
+    return NeuronSpec(IFParameters(threshold=config.pool_threshold, reset=Reset.ZERO, strict=True), Role.POOL)
 
 
 def _conv_lif(layers: list[nn.Module], c_in: int, c_out: int, kernel: int, dropout: float,
-              config: LeeLayerConfig) -> None:
-    layers += [Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), _lif(config)]
+              config: LeeLayerConfig, layer: Realize) -> None:
+    layers += [Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False), layer(lif_spec(config))]
     if dropout > 0:
         layers.append(TimeFixedDropout(dropout))
+
+
+def _pool(config: LeeLayerConfig, layer: Realize) -> SpikingAvgPool2d:
+    return SpikingAvgPool2d(2, neuron=layer(pool_spec(config)))
 
 
 def _head(layers: list[nn.Module], features: int, hidden: int, classes: int, dropout: float,
-          config: LeeLayerConfig) -> None:
-    layers += [Flatten(), Dense(features, hidden, bias=False), _lif(config)]
+          config: LeeLayerConfig, layer: Realize) -> None:
+    layers += [Flatten(), Dense(features, hidden, bias=False), layer(lif_spec(config))]
     if dropout > 0:
         layers.append(TimeFixedDropout(dropout))
-    layers += [Dense(hidden, classes, bias=False), IntegratingReadout(config.output_leak, config.output_threshold)]
+    layers += [Dense(hidden, classes, bias=False), layer(ReadoutSpec(config.output_leak, config.output_threshold))]
+
+
+def _lee(config: LeeLayerConfig, layer: Realize | None) -> Realize:
+    """The rule's modules, Lee's own (with ``config.gradient``) by default."""
+    from spikegrad.rules.lee.plugin import Lee
+
+    return layer if layer is not None else Lee(config.gradient).layer
 
 
 def _check(image_size: int, factor: int) -> int:
@@ -89,74 +103,77 @@ def _check(image_size: int, factor: int) -> int:
 
 
 def lee_lenet(config: LeeLayerConfig = LeeLayerConfig(), in_channels: int = 1, image_size: int = 28,
-              classes: int = 10, dropout: float = 0.0, init_gain: float = 2.0) -> LeeNetwork:
+              classes: int = 10, dropout: float = 0.0, init_gain: float = 2.0, layer: Realize | None = None) -> LeeNetwork:
     """LeNet of ``mnist_LeNet.py``: 20C5(p2)-AP2-50C5(p2)-AP2-FC200-FC10, no dropout in the code."""
+    layer = _lee(config, layer)
     side = _check(image_size, 4)
     layers: list[nn.Module] = []
-    _conv_lif(layers, in_channels, 20, 5, dropout, config)
-    layers.append(_pool(config))
-    _conv_lif(layers, 20, 50, 5, dropout, config)
-    layers.append(_pool(config))
-    _head(layers, 50 * side * side, 200, classes, dropout, config)
+    _conv_lif(layers, in_channels, 20, 5, dropout, config, layer)
+    layers.append(_pool(config, layer))
+    _conv_lif(layers, 20, 50, 5, dropout, config, layer)
+    layers.append(_pool(config, layer))
+    _head(layers, 50 * side * side, 200, classes, dropout, config, layer)
     return init_lee_weights(LeeNetwork(*layers), init_gain)
 
 
 def _vgg(plan: list[int | str], config: LeeLayerConfig, in_channels: int, image_size: int, classes: int,
-         dropout: float, init_gain: float) -> LeeNetwork:
+         dropout: float, init_gain: float, layer: Realize | None) -> LeeNetwork:
+    layer = _lee(config, layer)
     pools = plan.count("A")
     side = _check(image_size, 2**pools)
     layers: list[nn.Module] = []
     channels = in_channels
     for item in plan:
         if item == "A":
-            layers.append(_pool(config))
+            layers.append(_pool(config, layer))
         else:
-            _conv_lif(layers, channels, int(item), 3, dropout, config)
+            _conv_lif(layers, channels, int(item), 3, dropout, config, layer)
             channels = int(item)
-    _head(layers, channels * side * side, 1024, classes, dropout, config)
+    _head(layers, channels * side * side, 1024, classes, dropout, config, layer)
     return init_lee_weights(LeeNetwork(*layers), init_gain)
 
 
 def lee_vgg9(config: LeeLayerConfig = LeeLayerConfig(), in_channels: int = 3, image_size: int = 32,
-             classes: int = 10, dropout: float = 0.2, init_gain: float = 2.0) -> LeeNetwork:
+             classes: int = 10, dropout: float = 0.2, init_gain: float = 2.0, layer: Realize | None = None) -> LeeNetwork:
     """VGG9 of ``cifar10_VGG9.py``; dropout 0.2 after every LIF layer (conv and FC)."""
     plan: list[int | str] = [64, 64, "A", 128, 128, "A", 256, 256, 256, "A"]
-    return _vgg(plan, config, in_channels, image_size, classes, dropout, init_gain)
+    return _vgg(plan, config, in_channels, image_size, classes, dropout, init_gain, layer)
 
 
 def lee_vgg7(config: LeeLayerConfig = LeeLayerConfig(), in_channels: int = 3, image_size: int = 32,
-             classes: int = 10, dropout: float = 0.2, init_gain: float = 2.0) -> LeeNetwork:
+             classes: int = 10, dropout: float = 0.2, init_gain: float = 2.0, layer: Realize | None = None) -> LeeNetwork:
     """VGG7 for SVHN, **UNVERIFIED** layer list (see the module docstring)."""
     plan: list[int | str] = [64, 64, "A", 128, 128, "A", 256, "A"]
-    return _vgg(plan, config, in_channels, image_size, classes, dropout, init_gain)
+    return _vgg(plan, config, in_channels, image_size, classes, dropout, init_gain, layer)
 
 
 def _resnet(blocks: list[tuple[int, int]], config: LeeLayerConfig, in_channels: int, image_size: int,
-            classes: int, dropout: float, init_gain: float) -> LeeNetwork:
+            classes: int, dropout: float, init_gain: float, layer: Realize | None) -> LeeNetwork:
+    layer = _lee(config, layer)
     strides = math.prod(stride for _, stride in blocks)
     side = _check(image_size, 2 * strides)
     layers: list[nn.Module] = []
-    _conv_lif(layers, in_channels, 64, 3, dropout, config)
-    layers.append(_pool(config))
+    _conv_lif(layers, in_channels, 64, 3, dropout, config, layer)
+    layers.append(_pool(config, layer))
     channels = 64
     for out_channels, stride in blocks:
-        layers.append(LeeResidualBlock(channels, out_channels, stride, dropout, config))
+        layers.append(LeeResidualBlock(channels, out_channels, stride, dropout, config, layer))
         channels = out_channels
-    _head(layers, channels * side * side, 1024, classes, dropout, config)
+    _head(layers, channels * side * side, 1024, classes, dropout, config, layer)
     return init_lee_weights(LeeNetwork(*layers), init_gain)
 
 
 def lee_resnet11(config: LeeLayerConfig = LeeLayerConfig(), in_channels: int = 3, image_size: int = 32,
-                 classes: int = 10, dropout: float = 0.25, init_gain: float = 1.0) -> LeeNetwork:
+                 classes: int = 10, dropout: float = 0.25, init_gain: float = 1.0, layer: Realize | None = None) -> LeeNetwork:
     """ResNet11 of ``cifar10_ResNet11.py``: stem 64C3-AP2, four residual blocks, FC1024; dropout 0.25."""
     return _resnet([(128, 1), (256, 2), (512, 1), (512, 2)], config, in_channels, image_size, classes,
-                   dropout, init_gain)
+                   dropout, init_gain, layer)
 
 
 def lee_resnet7(config: LeeLayerConfig = LeeLayerConfig(), in_channels: int = 3, image_size: int = 32,
-                classes: int = 10, dropout: float = 0.25, init_gain: float = 1.0) -> LeeNetwork:
+                classes: int = 10, dropout: float = 0.25, init_gain: float = 1.0, layer: Realize | None = None) -> LeeNetwork:
     """ResNet7 for SVHN, **UNVERIFIED** layer list: the first two blocks of ResNet11."""
-    return _resnet([(128, 1), (256, 2)], config, in_channels, image_size, classes, dropout, init_gain)
+    return _resnet([(128, 1), (256, 2)], config, in_channels, image_size, classes, dropout, init_gain, layer)
 
 
 NETWORKS = {

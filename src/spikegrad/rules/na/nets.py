@@ -28,7 +28,9 @@ from spikegrad.nn import (
     SumPool2d,
     TimeFixedDropout,
 )
-from spikegrad.rules.na.layers import NALIF, NAGradient, SynapticTrace
+from spikegrad.nn.filters import SynapticTrace
+from spikegrad.nn.spec import NeuronSpec, Realize, Role
+from spikegrad.rules.na.layers import NALIF
 from spikegrad.rules.na.modes import Faithful, LayerRescaling
 from spikegrad.rules.na.neuron import NAParameters
 
@@ -46,13 +48,12 @@ def build_na_net(
     architecture: str,
     in_shape: tuple[int, int, int],
     params: NAParameters,
-    gradient: NAGradient,
+    layer: Realize,
     *,
     padding: int = 0,
     dropout: float = 0.0,
     conv_scale: float = 1.0,
     dense_scale: float = 1.0,
-    chunk_elements: int | None = None,
 ) -> SNNSequential:
     """Build ``architecture`` (e.g. ``"15C5-P2-40C5-P2-300-10"``) for inputs ``[T, B, *in_shape]``.
 
@@ -60,12 +61,12 @@ def build_na_net(
         architecture: dash-separated layers (see the module docstring); must end with a dense layer.
         in_shape: ``(channels, height, width)`` of one input frame.
         params: the neurons' constants (every layer shares them, as in the NA code).
-        gradient: NA mode (:class:`~spikegrad.rules.na.Faithful` / :class:`~spikegrad.rules.na.Paper`)
-            or a surrogate :class:`~spikegrad.grad.SpikeEstimator` (plain BPTT on the same network).
+        layer: a learning rule's module for each neuron slot (:meth:`spikegrad.rules.plugin.Rule.layer`;
+            :class:`~spikegrad.rules.na.plugin.NA` for NA itself): the slots are the shared LIF with NA's options handing on
+            synaptic traces (:attr:`NAParameters.neuron`, ``trace_tau = tau_s``).
         padding: zero padding of every convolution.
         dropout: probability of every ``D`` layer (0 removes them).
         conv_scale, dense_scale: weight-initialisation factors.
-        chunk_elements: memory budget of NA's neighbour re-simulation.
 
     Returns:
         An :class:`~spikegrad.nn.SNNSequential` mapping ``[T, B, *in_shape]`` to output traces ``[T, B, classes]``.
@@ -77,10 +78,10 @@ def build_na_net(
     channels, height, width = in_shape
     flat: int | None = None
     last_dense = max(i for i, m in enumerate(matches) if m["dense"] is not None)  # type: ignore[index]
-    layers: list[nn.Module] = [SynapticTrace(params)]
+    layers: list[nn.Module] = [SynapticTrace(params.tau_s)]
 
-    def neuron(is_output: bool = False) -> NALIF:
-        return NALIF(params, gradient, is_output=is_output, chunk_elements=chunk_elements)
+    def neuron(is_output: bool = False) -> nn.Module:
+        return layer(NeuronSpec(params.neuron, Role.OUTPUT if is_output else Role.HIDDEN, params.tau_s))
 
     for index, m in enumerate(matches):
         assert m is not None
@@ -141,28 +142,28 @@ def clamp_weights_(model: nn.Module, limit: float) -> None:
             module.weight.clamp_(-limit, limit)
 
 
-def mnist_cnn(gradient: NAGradient, params: NAParameters = NAParameters(5.0, 2.0), **kw) -> SNNSequential:
+def mnist_cnn(layer: Realize, params: NAParameters = NAParameters(5.0, 2.0), **kw) -> SNNSequential:
     """MNIST: 28x28-15C5-P2-40C5-P2-300-10, no padding (poster: 99.69 % at T = 5)."""
-    return build_na_net(MNIST_CNN, (1, 28, 28), params, gradient, **kw)
+    return build_na_net(MNIST_CNN, (1, 28, 28), params, layer, **kw)
 
 
-def fmnist_cnn(gradient: NAGradient, params: NAParameters = NAParameters(5.0, 2.0), **kw) -> SNNSequential:
+def fmnist_cnn(layer: Realize, params: NAParameters = NAParameters(5.0, 2.0), **kw) -> SNNSequential:
     """Fashion-MNIST: 28x28-32C5-P2-64C5-P2-1024-10 with padding 2 (TSSL-BP config; NA number UNVERIFIED)."""
     kw.setdefault("padding", 2)
-    return build_na_net(FMNIST_CNN, (1, 28, 28), params, gradient, **kw)
+    return build_na_net(FMNIST_CNN, (1, 28, 28), params, layer, **kw)
 
 
-def cifar10_alexnet(gradient: NAGradient, params: NAParameters = NAParameters(5.0, 2.0), dropout: float = 0.2,
+def cifar10_alexnet(layer: Realize, params: NAParameters = NAParameters(5.0, 2.0), dropout: float = 0.2,
                     **kw) -> SNNSequential:
     """CIFAR10 "AlexNet" 96C3-256C3-P2-384C3-P2-384C3-256C3-1024-1024-10, padding 1, dropout 0.2 after conv1,
     pool1, pool2, conv4, conv5, FC1, FC2, conv weights x5 (poster: 91.76 % at T = 5)."""
     kw.setdefault("padding", 1)
     kw.setdefault("conv_scale", 5.0)
-    return build_na_net(CIFAR10_ALEXNET, (3, 32, 32), params, gradient, dropout=dropout, **kw)
+    return build_na_net(CIFAR10_ALEXNET, (3, 32, 32), params, layer, dropout=dropout, **kw)
 
 
-def nmnist_cnn(gradient: NAGradient, params: NAParameters = NAParameters(8.0, 4.0), dropout: float = 0.2,
+def nmnist_cnn(layer: Realize, params: NAParameters = NAParameters(8.0, 4.0), dropout: float = 0.2,
                **kw) -> SNNSequential:
     """N-MNIST: 2x34x34-12C5(pad 1)-P2-64C5-P2-D-10 (NA NMNIST_CNN.yaml: tau_m 8, tau_s 4, T = 30, dropout 0.2;
     that file still names the TSSL-BP rule, methods note B8)."""
-    return build_na_net(NMNIST_CNN, (2, 34, 34), params, gradient, dropout=dropout, **kw)
+    return build_na_net(NMNIST_CNN, (2, 34, 34), params, layer, dropout=dropout, **kw)

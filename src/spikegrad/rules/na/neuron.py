@@ -26,8 +26,16 @@ from typing import NamedTuple
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
-from spikegrad.functional.neuron import LIFParameters, NeuronState, Reset, neuron_forward, step_forward
-from spikegrad.functional.recursive_filter import exponential_filter
+from spikegrad.functional.neuron import (
+    IFParameters,
+    LIFParameters,
+    NeuronParameters,
+    NeuronState,
+    Reset,
+    neuron_forward,
+    step_forward,
+)
+from spikegrad.functional.recursive_filter import synaptic_trace as trace_filter
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +43,7 @@ class NAParameters:
     """Constants of the LIF + synaptic-trace neuron (time constants in time steps).
 
     Attributes:
-        tau_m: membrane time constant; leak per step ``1 - 1/tau_m`` (>= 1).
+        tau_m: membrane time constant; leak per step ``1 - 1/tau_m`` (>= 1; ``inf``: no leak, an IF neuron).
         tau_s: synaptic time constant; trace decay per step ``1 - 1/tau_s`` (>= 1).
         threshold: firing threshold (membrane units, > 0); the neuron fires when ``u > threshold``.
     """
@@ -45,10 +53,10 @@ class NAParameters:
     threshold: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("tau_m", "tau_s"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 1.0):
-                raise ConfigError(name, f"time constant must be a finite number >= 1 (time steps), got {value!r}")
+        if not (self.tau_m >= 1.0):  # inf allowed: no leak
+            raise ConfigError("tau_m", f"time constant must be >= 1 (time steps, inf: no leak), got {self.tau_m!r}")
+        if not (math.isfinite(self.tau_s) and self.tau_s >= 1.0):
+            raise ConfigError("tau_s", f"time constant must be a finite number >= 1 (time steps), got {self.tau_s!r}")
         if not (math.isfinite(self.threshold) and self.threshold > 0):
             raise ConfigError("threshold", f"must be a finite number > 0, got {self.threshold!r}")
 
@@ -63,8 +71,11 @@ class NAParameters:
         return 1.0 - 1.0 / self.tau_s
 
     @functools.cached_property
-    def neuron(self) -> LIFParameters:
-        """The shared LIF neuron with NA's options: decay ``1 - 1/tau_m``, strict threshold, reset to zero."""
+    def neuron(self) -> NeuronParameters:
+        """The shared neuron with NA's options: decay ``1 - 1/tau_m`` (IF without leak), strict threshold,
+        reset to zero."""
+        if self.mem_decay >= 1.0:
+            return IFParameters(threshold=self.threshold, reset=Reset.ZERO, strict=True)
         return LIFParameters(beta=self.mem_decay, threshold=self.threshold, reset=Reset.ZERO, strict=True)
 
 
@@ -104,13 +115,13 @@ def charge_fire_reset(
 def synaptic_trace(x: torch.Tensor, params: NAParameters, a0: torch.Tensor | None = None) -> torch.Tensor:
     """The trace filter applied to any sequence ``x[T, ...]``: ``a[t] = a[t-1] + (x[t] - a[t-1]) / tau_s``.
 
-    The shared exponential filter with decay ``1 - 1/tau_s`` on ``x / tau_s`` (differentiable). Used on
+    The shared filter :func:`spikegrad.functional.recursive_filter.synaptic_trace` (differentiable). Used on
     spikes (the neuron's output), on the repeated analog image (direct input encoding: the first layer
     then sees ``x (1 - (1 - 1/tau_s)^t)``), and on desired spike trains (the loss target).
     """
     if x.dim() < 1:
         raise ShapeError("x", "[T, ...] (time first)", tuple(x.shape))
-    return exponential_filter(x / params.tau_s, params.syn_decay, a0)
+    return trace_filter(x, params.tau_s, a0)
 
 
 def initial_state(like: torch.Tensor) -> NAState:

@@ -16,27 +16,29 @@ import dataclasses
 from typing import Literal
 
 from spikegrad.errors import ConfigError
+from spikegrad.nn.spec import OutputKind, ReadoutSpec
 from spikegrad.rules.lee.encoding import lee_cifar_encode, lee_mnist_encode
 from spikegrad.rules.lee.layers import LeeLayerConfig
 from spikegrad.rules.lee.loss import lee_mse_loss, lee_prediction
 from spikegrad.rules.lee.nets import build_lee_network
-from spikegrad.rules.lee.scan import LeeGradientPath
+from spikegrad.rules.plugin import Head
 from spikegrad.train.classification import ClassificationExperiment, ClassificationParts
 from spikegrad.train.config import RunConfig
 from spikegrad.train.recipe import Recipe, register
-from spikegrad.train.recipe_parts import AugmentSettings, ImageData, LimitSettings, grey_images, rgb_images
+from spikegrad.train.recipe_parts import AugmentSettings, ImageData, LimitSettings, grey_images, rgb_images, run_rule
+from spikegrad.train.rule_settings import RuleSettings
 from spikegrad.train.settings import require, setting
 
 METHOD = "lee"
+METHODS = ("lee", "bptt", "slayer", "na")
 
 
 @dataclasses.dataclass(frozen=True)
-class LeeSettings(LimitSettings, AugmentSettings):
+class LeeSettings(LimitSettings, AugmentSettings, RuleSettings):
     """A Lee et al. network on Poisson-coded images."""
 
     network: Literal["lenet", "vgg9", "resnet11", "vgg7", "resnet7"] = setting("lenet", "the paper's network")
     steps: int = setting(100, "time steps per image (train and test)")
-    gradient: LeeGradientPath = setting(LeeGradientPath.CODE, "the reference code's path or the paper's rate formula")
     leak: float = setting(0.99, "LIF leak per step")
     threshold: float = setting(1.0, "LIF threshold")
     pool_threshold: float = setting(0.75, "threshold of the spiking average-pooling neurons")
@@ -48,6 +50,7 @@ class LeeSettings(LimitSettings, AugmentSettings):
     def check(self) -> None:
         LimitSettings.check(self)
         AugmentSettings.check(self)
+        RuleSettings.check(self)
         require(self.steps >= 1, "steps", f"the window must have >= 1 time step, got {self.steps}")
         require(0 <= self.dropout < 1, "dropout", f"must lie in [0, 1), got {self.dropout}")
         require(self.init_gain > 0, "init_gain", f"must be > 0, got {self.init_gain}")
@@ -55,7 +58,7 @@ class LeeSettings(LimitSettings, AugmentSettings):
 
     def layer_config(self) -> LeeLayerConfig:
         return LeeLayerConfig(leak=self.leak, threshold=self.threshold, pool_threshold=self.pool_threshold,
-                              output_leak=self.output_leak, gradient=self.gradient)
+                              output_leak=self.output_leak, gradient=self.lee_gradient)
 
 
 def build_lee(config: RunConfig, dataset: str, colour: bool) -> ClassificationExperiment:
@@ -65,20 +68,21 @@ def build_lee(config: RunConfig, dataset: str, colour: bool) -> ClassificationEx
     if (len(shape) == 3) != colour:
         kind = "RGB" if colour else "grey"
         raise ConfigError("dataset", f"{dataset}: expected {kind} images, got shape {shape}")
-    steps = settings.steps
+    steps, rule, layers = settings.steps, run_rule(config), settings.layer_config()
     encode = lee_cifar_encode if colour else lee_mnist_encode
     model = build_lee_network(
-        settings.network, config=settings.layer_config(), in_channels=3 if colour else 1, image_size=shape[0],
-        classes=data.num_classes, dropout=settings.dropout, init_gain=settings.init_gain,
+        settings.network, config=layers, in_channels=3 if colour else 1, image_size=shape[0],
+        classes=data.num_classes, dropout=settings.dropout, init_gain=settings.init_gain, layer=rule.layer,
     )
     model.inference_chunk = settings.inference_chunk
     augmentation = settings.augmentation()
+    head = rule.head(ReadoutSpec(layers.output_leak, layers.output_threshold),
+                     Head(OutputKind.READOUT, lee_mse_loss, lee_prediction))
     parts = ClassificationParts(
-        load_split=data, encode=lambda x, g: encode(x, steps, g), model=model, loss=lee_mse_loss,
-        predict=lee_prediction, augment=augmentation if augmentation.active else None,
+        load_split=data, encode=lambda x, g: encode(x, steps, g), model=model, loss=head.loss,
+        predict=head.predict, augment=augmentation if augmentation.active else None,
     )
-    return ClassificationExperiment(config, parts, {"time_steps": steps, "lee_gradient": settings.gradient.value,
-                                                    "network": settings.network})
+    return ClassificationExperiment(config, parts, {"time_steps": steps, "rule": repr(rule), "network": settings.network})
 
 
 def _cifar_defaults(name: str, network: str, lr: float, dropout: float, init_gain: float, augment: bool = True) -> RunConfig:
@@ -95,7 +99,7 @@ register(Recipe(
     defaults=RunConfig(recipe="lee-mnist", settings=LeeSettings(), method=METHOD, epochs=125, batch_size=64,
                        lr=0.0085, weight_decay=5e-4, optimizer="sgd", momentum=0.0, schedule="step", lr_gamma=0.2,
                        lr_milestones=(75,)),
-    methods=(METHOD,),
+    methods=METHODS,
     build=lambda config: build_lee(config, "mnist", colour=False),
 ))
 
@@ -103,7 +107,7 @@ register(Recipe(
     name="lee-cifar10-vgg9",
     summary="Lee et al. 2020 spike-based BP: VGG9, T=100, signed Poisson CIFAR-10, dropout 0.2 (reference code settings)",
     defaults=_cifar_defaults("lee-cifar10-vgg9", "vgg9", lr=0.0033, dropout=0.2, init_gain=2.0),
-    methods=(METHOD,),
+    methods=METHODS,
     build=lambda config: build_lee(config, "cifar10", colour=True),
 ))
 
@@ -111,7 +115,7 @@ register(Recipe(
     name="lee-cifar10-resnet11",
     summary="Lee et al. 2020 spike-based BP: ResNet11, T=100, signed Poisson CIFAR-10, dropout 0.25 (reference code settings)",
     defaults=_cifar_defaults("lee-cifar10-resnet11", "resnet11", lr=0.0025, dropout=0.25, init_gain=1.0),
-    methods=(METHOD,),
+    methods=METHODS,
     build=lambda config: build_lee(config, "cifar10", colour=True),
 ))
 
@@ -119,6 +123,6 @@ register(Recipe(
     name="lee-svhn",
     summary="Lee et al. 2020 spike-based BP on SVHN: VGG7 (or --set network=resnet7); layer lists and settings UNVERIFIED",
     defaults=_cifar_defaults("lee-svhn", "vgg7", lr=0.0033, dropout=0.2, init_gain=2.0, augment=False),
-    methods=(METHOD,),
+    methods=METHODS,
     build=lambda config: build_lee(config, "svhn", colour=True),
 ))

@@ -2,8 +2,8 @@
 ``na-nmnist`` and the single-neuron spike-train fitting ``na-fit``.
 
 Every recipe trains a TSSL-BP/NA network (:mod:`spikegrad.rules.na.nets`) with method ``na`` (the NA
-backward, ``na_mode`` faithful or paper) or ``bptt`` (the shared BPTT scan with a sigmoid surrogate on the
-same network). Settings follow the NA code at its result commit (methods note B3, B5): T = 5, tau_m 5,
+backward, ``na_mode`` faithful or paper), ``bptt`` (the shared BPTT scan with a sigmoid surrogate, alpha 5,
+on the same network), ``slayer`` or ``lee`` (which brings its integrating readout and loss). Settings follow the NA code at its result commit (methods note B3, B5): T = 5, tau_m 5,
 tau_s 2, threshold 1; analog input repeated over time through the synaptic filter (``encoding=rate``:
 Bernoulli spikes instead); the trace loss against an all-ones desired train, summed over the batch;
 AdamW lr 5e-4 (weight decay 0.01), ExponentialLR 0.985 per epoch, gradient-norm clip 1, weights clamped
@@ -23,14 +23,19 @@ from spikegrad.data.events import EventBinning, event_indices
 from spikegrad.data.problems.spike_mapping import SpikeTrainProblem
 from spikegrad.encoding import poisson_encode
 from spikegrad.errors import ConfigError
-from spikegrad.grad import make_estimator
 from spikegrad.grad.surrogates import SurrogateName
 from spikegrad.nn import TimeFixedDropout
-from spikegrad.rules.na import Faithful, LossChange, NAParameters, Paper, na_forward, synaptic_trace
+from spikegrad.nn.spec import NeuronSpec, OutputKind, Role
+from spikegrad.rules.na import NAParameters, synaptic_trace
 from spikegrad.rules.na import nets as na_nets
-from spikegrad.rules.na.layers import NALIF, NAGradient
 from spikegrad.rules.na.loss import count_loss, trace_loss
-from spikegrad.train.classification import ClassificationExperiment, ClassificationParts, dense_spikes
+from spikegrad.rules.plugin import Head
+from spikegrad.train.classification import (
+    ClassificationExperiment,
+    ClassificationParts,
+    dense_spikes,
+    spike_count_prediction,
+)
 from spikegrad.train.config import RunConfig
 from spikegrad.train.recipe import Recipe, register
 from spikegrad.train.recipe_parts import (
@@ -41,11 +46,13 @@ from spikegrad.train.recipe_parts import (
     file_split_loader,
     grey_images,
     rgb_images,
+    run_rule,
 )
-from spikegrad.train.settings import Settings, require, setting
-from spikegrad.train.spike_train import Presenter, SpikeTrainExperiment, SpikeTrainParts
+from spikegrad.train.rule_settings import RuleSettings
+from spikegrad.train.settings import require, setting
+from spikegrad.train.spike_train import AutogradPresenter, SpikeTrainExperiment, SpikeTrainParts
 
-METHODS = ("na", "bptt")
+METHODS = ("na", "bptt", "slayer", "lee")
 MNIST_MEAN_STD = ((0.1307,), (0.3081,))  # the NA code normalises Fashion-MNIST with MNIST's statistics too
 CIFAR_MEAN_STD = ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010))
 TRAINING = dict(batch_size=64, lr=5e-4, optimizer="adamw", weight_decay=0.01, schedule="exponential",
@@ -53,41 +60,25 @@ TRAINING = dict(batch_size=64, lr=5e-4, optimizer="adamw", weight_decay=0.01, sc
 
 
 @dataclasses.dataclass(frozen=True)
-class NANeuronSettings(Settings):
-    """The TSSL-BP / NA neuron and how its layers are trained (``na`` modes, or the ``bptt`` surrogate)."""
+class NANeuronSettings(RuleSettings):
+    """The TSSL-BP / NA neuron; its layers trained by any rule (``bptt``: the NA code's sigmoid surrogate)."""
 
+    surrogate: SurrogateName = setting("sigmoid", "bptt: the spike-derivative estimator")
+    surrogate_alpha: float | None = setting(5.0, "bptt: the estimator's steepness (none: its default)")
     steps: int = setting(5, "time steps per sample")
     tau_m: float = setting(5.0, "membrane time constant (steps; leak 1 - 1/tau_m)")
     tau_s: float = setting(2.0, "synaptic time constant (steps; trace decay 1 - 1/tau_s)")
     threshold: float = setting(1.0, "firing threshold (strict: u > threshold)")
-    na_mode: Literal["faithful", "paper"] = setting("faithful", "NA backward: the original code's, or the poster's")
-    rescale: bool = setting(False, "faithful mode: the code's layer-wise gradient rescaling")
-    loss_change: LossChange = setting(LossChange.ACCUMULATED, "paper mode: estimate of a neighbour's loss change")
-    exact_output: bool = setting(False, "paper mode: the exact loss difference at the output layer")
-    surrogate: SurrogateName = setting("sigmoid", "method bptt: the spike-derivative estimator")
-    surrogate_alpha: float = setting(5.0, "method bptt: the sigmoid surrogate's steepness")
-    chunk_elements: int = setting(0, "memory budget of the neighbour re-simulation (0 = default 2**22)")
     weight_clamp: float = setting(4.0, "clamp synapse weights to [-w, w] after every step (0 = off)")
 
     def check(self) -> None:
+        RuleSettings.check(self)
         require(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")
-        require(self.chunk_elements >= 0, "chunk_elements", f"must be >= 0 (0 = default), got {self.chunk_elements}")
         require(self.weight_clamp >= 0, "weight_clamp", f"must be >= 0 (0 = off), got {self.weight_clamp}")
         self.neuron()  # time constants and threshold are checked there
 
     def neuron(self) -> NAParameters:
         return NAParameters(self.tau_m, self.tau_s, self.threshold)
-
-    def gradient(self, method: str) -> NAGradient:
-        """The layers' backward pass: the surrogate for ``bptt``, else the NA mode."""
-        if method == "bptt":
-            return make_estimator(self.surrogate, alpha=self.surrogate_alpha)
-        if self.na_mode == "faithful":
-            return Faithful(rescale=self.rescale)
-        return Paper(self.loss_change, exact_output=self.exact_output)
-
-    def chunk(self) -> int | None:
-        return self.chunk_elements or None
 
     def clamp(self):
         """NA's weight clamp after every optimiser step (None when off)."""
@@ -113,9 +104,8 @@ def _image_experiment(config: RunConfig, dataset: str, build_model, mean_std, co
     settings: NAImageSettings = config.settings  # type: ignore[assignment]
     if not colour and settings.color_jitter:
         raise ConfigError("color_jitter", f"recipe {config.recipe!r} has grey images; colour jitter needs RGB")
-    params, steps = settings.neuron(), settings.steps
-    model = build_model(settings.gradient(config.method), params, dropout=settings.dropout,
-                        chunk_elements=settings.chunk())
+    params, steps, rule = settings.neuron(), settings.steps, run_rule(config)
+    model = build_model(rule.layer, params, dropout=settings.dropout)
     if settings.dropout and not any(isinstance(m, TimeFixedDropout) for m in model.modules()):
         raise ConfigError("dropout", f"recipe {config.recipe!r}'s network has no dropout layers")
     mean = torch.tensor(mean_std[0]).view(1, -1, 1, 1)
@@ -127,15 +117,19 @@ def _image_experiment(config: RunConfig, dataset: str, build_model, mean_std, co
         return ((x - mean) / std).unsqueeze(0).expand(steps, *x.shape)  # direct: the same analog frame each step
 
     augmentation = settings.augmentation()
+    head = rule.head(_output_spec(params), Head(OutputKind.TRACE, lambda out, y: trace_loss(out, y, params),
+                                                spike_count_prediction))
     parts = ClassificationParts(
         load_split=ImageData(dataset, config.data_dir, rgb_images if colour else grey_images, settings),
-        encode=encode,
-        model=model,
-        loss=lambda out, labels: trace_loss(out, labels, params),
-        augment=augmentation if augmentation.active else None,
-        after_step=settings.clamp(),
+        encode=encode, model=model, loss=head.loss, predict=head.predict,
+        augment=augmentation if augmentation.active else None, after_step=settings.clamp(),
     )
-    return ClassificationExperiment(config, parts, {"gradient": str(settings.gradient(config.method))})
+    return ClassificationExperiment(config, parts, {"rule": repr(rule)})
+
+
+def _output_spec(params: NAParameters) -> NeuronSpec:
+    """The output slot of the NA networks: the shared LIF with NA's options, handing on its trace."""
+    return NeuronSpec(params.neuron, Role.OUTPUT, params.tau_s)
 
 
 register(Recipe(
@@ -198,15 +192,16 @@ def _nmnist_experiment(config: RunConfig) -> ClassificationExperiment:
             return count_loss(out, labels, settings.true_count, settings.false_count)
         return trace_loss(out, labels, params)
 
-    model = na_nets.nmnist_cnn(settings.gradient(config.method), params, dropout=settings.dropout,
-                               chunk_elements=settings.chunk())
+    rule = run_rule(config)
+    model = na_nets.nmnist_cnn(rule.layer, params, dropout=settings.dropout)
+    head = rule.head(_output_spec(params), Head(OutputKind.TRACE, loss, spike_count_prediction))
     parts = ClassificationParts(
         load_split=file_split_loader("nmnist", config.data_dir, binning.shape, settings,
                                      flat_indices=lambda events: event_indices(events, binning)),
-        encode=dense_spikes, model=model, loss=loss, augment=event_jitter(settings.max_shift),
-        after_step=settings.clamp(),
+        encode=dense_spikes, model=model, loss=head.loss, predict=head.predict,
+        augment=event_jitter(settings.max_shift), after_step=settings.clamp(),
     )
-    return ClassificationExperiment(config, parts, {"gradient": str(settings.gradient(config.method))})
+    return ClassificationExperiment(config, parts, {"rule": repr(rule)})
 
 
 register(Recipe(
@@ -242,29 +237,13 @@ class NAFitSettings(NANeuronSettings):
 class _TrialNeurons(torch.nn.Module):
     """One LIF + trace neuron per trial: ``weight[trials, inputs]``, currents ``[T, trials, 1]``."""
 
-    def __init__(self, weights: torch.Tensor, layer: NALIF):
+    def __init__(self, weights: torch.Tensor, layer: torch.nn.Module):
         super().__init__()
         self.weight = torch.nn.Parameter(weights)
         self.neuron = layer
 
-    def currents(self, inputs: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("tbi,bi->tb", inputs, self.weight).unsqueeze(-1)
-
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.neuron(self.currents(inputs))[0]
-
-
-class _TracePresenter(Presenter):
-    """Autograd on the trace loss ``1/2 sum (a - sigma * d)^2``; output spikes from the same neurons' forward."""
-
-    def __init__(self, model: _TrialNeurons, params: NAParameters, target: torch.Tensor):
-        self.model, self.params, self.target = model, params, target
-
-    def present(self, inputs: torch.Tensor, desired: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        currents = self.model.currents(inputs)
-        trace = self.model.neuron(currents)[0]
-        spikes = na_forward(currents.detach(), self.params).spikes
-        return 0.5 * (trace - self.target).square().sum(), spikes
+        return self.neuron(torch.einsum("tbi,bi->tb", inputs, self.weight).unsqueeze(-1))[0]
 
 
 def _fit_problem(settings: NAFitSettings, params: NAParameters, seed: int) -> tuple[SpikeTrainProblem, torch.Tensor]:
@@ -285,8 +264,10 @@ def _fit_experiment(config: RunConfig) -> SpikeTrainExperiment:
     settings: NAFitSettings = config.settings  # type: ignore[assignment]
     params = settings.neuron()
     problem, weights = _fit_problem(settings, params, config.seed)
-    model = _TrialNeurons(weights, NALIF(params, settings.gradient(config.method), is_output=True))
-    presenter = _TracePresenter(model, params, synaptic_trace(problem.desired, params))
+    rule = run_rule(config)
+    model = _TrialNeurons(weights, rule.layer(NeuronSpec(params.neuron, Role.OUTPUT, params.tau_s)))
+    target = synaptic_trace(problem.desired, params)
+    presenter = AutogradPresenter(model, lambda trace, desired: 0.5 * (trace - target).square().sum())
     parts = SpikeTrainParts(problem, 1.0, model, presenter, iterations=settings.iterations,
                             primary_metric="fit_fraction")
     return SpikeTrainExperiment(config, parts)
@@ -294,9 +275,9 @@ def _fit_experiment(config: RunConfig) -> SpikeTrainExperiment:
 
 register(Recipe(
     name="na-fit",
-    summary="one neuron per trial fits a desired spike train (200 inputs, T=30, 500 trials): NA or sigmoid-surrogate BPTT",
+    summary="one neuron per trial fits a desired spike train (200 inputs, T=30, 500 trials): NA, BPTT or SLAYER",
     defaults=RunConfig(recipe="na-fit", settings=NAFitSettings(steps=30), method="na", epochs=10, lr=0.01,
                        optimizer="adam"),
-    methods=METHODS, build=_fit_experiment, needs_data=False,
+    methods=("na", "bptt", "slayer"), build=_fit_experiment, needs_data=False,
     unused={"batch_size": "every trial is presented at once", "eval_batch_size": "every trial is simulated at once"},
 ))

@@ -8,6 +8,12 @@ applies it with one learning rate per layer, ``rate_pa``, scaled by the run's ``
 the problem is solved. Sources: problems and per-layer initialisations/rates of
 ``docs/methods-slayer-normad.md`` part B, tuned where noted in ``benchmarks/RESULTS.md``.
 ``--set train_hidden=false`` trains only the output layer from the same initial weights.
+
+The other rules train the same network built from the shared discrete neuron
+(:class:`~spikegrad.rules.normad.nets.SpikeTrainNetwork`: identical but for NormAD's 2 ms refractory
+period) from the same initial weights, with Adam and the loss each rule is defined with on spike trains:
+``bptt`` the van Rossum loss (5 ms), ``slayer`` its SpikeTime loss (alpha kernel, 5 ms), ``na`` its
+synaptic-trace loss (5 ms trace); the per-layer rates are NormAD's alone.
 """
 
 from __future__ import annotations
@@ -16,16 +22,32 @@ import dataclasses
 from pathlib import Path
 
 import torch
+from torch import nn
 
+from spikegrad.analysis.spike_metrics import ExponentialKernel, spike_correlation
 from spikegrad.analysis.spike_train_plots import plot_output_rasters
 from spikegrad.data.problems.spike_mapping import CountTarget, PoissonTarget, SpikeMappingConfig, spike_mapping
 from spikegrad.data.problems.xor import XORConfig, xor_problem, xor_solved
+from spikegrad.functional.recursive_filter import synaptic_trace
+from spikegrad.losses import van_rossum_loss
 from spikegrad.rules.normad import HiddenParameters, NormAD, NormADNetwork, NormADParameters
+from spikegrad.rules.normad.nets import SpikeTrainNetwork
 from spikegrad.rules.normad.network import NetworkRecord
+from spikegrad.rules.slayer.loss import spike_time_loss
+from spikegrad.rules.slayer.srm import SRMParameters
 from spikegrad.train.config import RunConfig
 from spikegrad.train.recipe import Recipe, register
-from spikegrad.train.settings import Settings, require, setting
-from spikegrad.train.spike_train import Criterion, Presenter, SpikeTrainExperiment, SpikeTrainParts, correlation_reaches
+from spikegrad.train.recipe_parts import run_rule
+from spikegrad.train.rule_settings import RuleSettings
+from spikegrad.train.settings import require, setting
+from spikegrad.train.spike_train import (
+    AutogradPresenter,
+    Criterion,
+    Presenter,
+    SpikeTrainExperiment,
+    SpikeTrainParts,
+    correlation_reaches,
+)
 
 DT_MS = 0.1
 WHOLE_PROBLEM = {"batch_size": "the whole problem is presented at once, one update per epoch",
@@ -33,7 +55,7 @@ WHOLE_PROBLEM = {"batch_size": "the whole problem is presented at once, one upda
 
 
 @dataclasses.dataclass(frozen=True)
-class NormADSettings(Settings):
+class NormADSettings(RuleSettings):
     """The rule and the per-layer initial weights ``N(init_mean_pa, init_std_pa^2)`` and rates, input layer first."""
 
     train_hidden: bool = setting(True, "train the hidden layers (false: the output layer only)")
@@ -46,6 +68,7 @@ class NormADSettings(Settings):
     target_correlation: float = setting(0.95, "solved when the mean output correlation reaches this")
 
     def check(self) -> None:
+        RuleSettings.check(self)
         layers = len(self.init_mean_pa)
         require(len(self.init_std_pa) == layers == len(self.rate_pa), "rate_pa",
                 "init_mean_pa, init_std_pa and rate_pa need one entry per weight layer")
@@ -54,7 +77,7 @@ class NormADSettings(Settings):
         require(0 < self.target_correlation <= 1, "target_correlation", "must lie in (0, 1]")
         require(self.near_miss_mv >= 0, "near_miss_mv", "must be >= 0 mV (0 = off)")
 
-    def rule(self) -> NormADParameters:
+    def normad_params(self) -> NormADParameters:
         hidden = HiddenParameters(membrane_tau_ms=self.membrane_tau_ms, near_miss_mv=self.near_miss_mv or None)
         return NormADParameters(self.tau_prime_ms, hidden if self.train_hidden else None)
 
@@ -123,32 +146,51 @@ class NormADPresenter(Presenter):
         self.rule.accumulate(self._record, self._desired)
 
 
-def _network(sizes: tuple[int, ...], settings: NormADSettings, seed: int) -> NormADNetwork:
-    network = NormADNetwork(sizes, dt_ms=DT_MS)
+def _init(network: NormADNetwork | SpikeTrainNetwork, settings: NormADSettings, seed: int) -> None:
+    """Initial weights ``N(init_mean_pa, init_std_pa^2)`` per layer, drawn from ``seed`` (the same for every rule)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for weight, mean, std in zip(network.weights, settings.init_mean_pa, settings.init_std_pa):
             weight.normal_(mean, std, generator=generator)
-    return network
+
+
+LOSS_TAU_MS = 5.0  # the filters of the autograd rules' spike-train losses, as NormAD's correlation kernel
+
+
+def _presenter(config: RunConfig, sizes: tuple[int, ...]) -> tuple[nn.Module, Presenter]:
+    """The network and presentation of the run's rule (module docstring)."""
+    settings: NormADSettings = config.settings  # type: ignore[assignment]
+    if config.method == "normad":
+        network = NormADNetwork(sizes, dt_ms=DT_MS)
+        _init(network, settings, config.seed)
+        kernel = ExponentialKernel(LOSS_TAU_MS)
+        return network, NormADPresenter(network, settings.normad_params(),
+                                        lambda d, o: spike_correlation(d, o, DT_MS, kernel).mean())
+    rule = run_rule(config)
+    network = SpikeTrainNetwork(sizes, rule.layer, dt_ms=DT_MS)
+    _init(network, settings, config.seed)
+    if config.method == "bptt":
+        return network, AutogradPresenter(network, lambda out, d: van_rossum_loss(out, d, DT_MS, LOSS_TAU_MS))
+    if config.method == "slayer":
+        srm = SRMParameters(tau_sr=LOSS_TAU_MS, ts=DT_MS)
+        return network, AutogradPresenter(network, lambda out, d: spike_time_loss(out, d, srm))
+    tau = settings.na_trace_tau
+    return network, AutogradPresenter(network, lambda out, d: 0.5 * (out - synaptic_trace(d, tau)).square().sum())
 
 
 def _experiment(config: RunConfig, problem, sizes: tuple[int, ...], solved: Criterion) -> SpikeTrainExperiment:
-    from spikegrad.analysis.spike_metrics import ExponentialKernel, spike_correlation
-
     torch.set_num_threads(1)  # NormAD works on tiny tensors: extra threads only add synchronisation
     settings: NormADSettings = config.settings  # type: ignore[assignment]
-    network = _network(sizes, settings, config.seed)
-    kernel = ExponentialKernel(5.0)
-    presenter = NormADPresenter(network, settings.rule(),
-                                lambda d, o: spike_correlation(d, o, DT_MS, kernel).mean())
-    trained = list(zip(network.weights, settings.rate_pa))
+    network, presenter = _presenter(config, sizes)
+    scales = settings.rate_pa if config.method == "normad" else (1.0,) * len(settings.rate_pa)
+    trained = list(zip(network.weights, scales))
     trained = trained if settings.train_hidden else trained[-1:]
 
     def plot(path: Path, before: torch.Tensor, after: torch.Tensor) -> None:
         plot_output_rasters(problem.desired, before, after, DT_MS, path)
 
     parts = SpikeTrainParts(problem, DT_MS, network, presenter, groups=[{"params": [w], "lr_scale": r} for w, r in trained],
-                            solved=solved, kernel=kernel, plot=plot)
+                            solved=solved, kernel=ExponentialKernel(LOSS_TAU_MS), plot=plot)
     return SpikeTrainExperiment(config, parts)
 
 
@@ -172,18 +214,25 @@ def _defaults(name: str, settings: NormADSettings, epochs: int) -> RunConfig:
                      momentum=0.0, batch_size=1)
 
 
+METHODS = ("normad", "bptt", "slayer", "na")
+AUTOGRAD = {"optimizer": "adam", "lr": "50.0", "na_trace_tau": "50.0"}  # Adam's step in pA; NA's trace 5 ms
+# bptt: ATan with alpha 0.1 per mV, the width of its default (alpha 2 per unit) scaled to the 20 mV threshold
+METHOD_DEFAULTS = {"bptt": {"optimizer": "adam", "lr": "50.0", "surrogate_alpha": "0.1"}, "slayer": {"optimizer": "adam", "lr": "50.0"},
+                   "na": AUTOGRAD}
+
+
 register(Recipe(
     name="normad-single",
     summary="NormAD: one LIF neuron learns 3 desired spikes from 100 Poisson inputs (200 ms, dt 0.1 ms)",
     defaults=_defaults("normad-single", MappingSettings(), 200),
-    methods=("normad",), build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM,
+    methods=METHODS, build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM, method_defaults=METHOD_DEFAULTS,
 ))
 
 register(Recipe(
     name="normad-xor",
     summary="multi-layer NormAD: temporal XOR through 8 hidden LIF neurons (train_hidden=false: output only)",
     defaults=_defaults("normad-xor", XORSettings(), 500),
-    methods=("normad",), build=build_xor, needs_data=False, unused=WHOLE_PROBLEM,
+    methods=METHODS, build=build_xor, needs_data=False, unused=WHOLE_PROBLEM, method_defaults=METHOD_DEFAULTS,
 ))
 
 register(Recipe(
@@ -193,5 +242,5 @@ register(Recipe(
         duration_ms=500.0, target_spikes=0, hidden=(100, 100), init_mean_pa=(200.0, 100.0, 300.0),
         init_std_pa=(1000.0, 2000.0, 1000.0), rate_pa=(20.0, 50.0, 300.0), target_correlation=0.9,
         membrane_tau_ms=10.0, near_miss_mv=20.0), 500),
-    methods=("normad",), build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM,
+    methods=METHODS, build=build_mapping, needs_data=False, unused=WHOLE_PROBLEM, method_defaults=METHOD_DEFAULTS,
 ))
