@@ -67,6 +67,13 @@ class Rule(ABC):
                               f"recipe's loss needs {recipe.kind.value}")
         return own
 
+    def shared_slot(self, spec: object) -> NeuronSpec | ReadoutSpec:
+        """``spec``, checked to be a slot of the shared neurons; a slot type of one rule's own (SLAYER's SRM
+        slots) is refused by the others with the reason."""
+        if not isinstance(spec, (NeuronSpec, ReadoutSpec)):
+            raise self.not_for(f"{getattr(spec, 'neuron_name', type(spec).__name__)} neurons")
+        return spec
+
     def not_for(self, what: str) -> ConfigError:
         """The refusal for a slot this rule cannot train."""
         return ConfigError("method", f"{self.name} trains {self.trains}; it cannot train {what}")

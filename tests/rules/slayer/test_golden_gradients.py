@@ -8,7 +8,8 @@ import torch
 
 from spikegrad.functional.psp import FilterMethod, fir_filter, psp
 from spikegrad.nn import SNNSequential
-from spikegrad.rules.slayer.layers import SLAYERBlock, SRMNeuron, slayer_dense
+from spikegrad.rules.slayer.layers import SLAYERBlock, SRMSpec, slayer_dense
+from spikegrad.rules.slayer.plugin import SLAYER
 from spikegrad.rules.slayer.loss import spike_time_loss
 from spikegrad.rules.slayer.spike import slayer_spike
 from spikegrad.rules.slayer.srm import SRMParameters
@@ -29,8 +30,8 @@ def _spike_file(path: Path, neurons: int) -> torch.Tensor:
 
 def _golden_network(reference: Path, method: FilterMethod) -> SNNSequential:
     net = SNNSequential(
-        SLAYERBlock(slayer_dense(250, 25), SRMNeuron(PARAMS, method=method)),
-        SLAYERBlock(slayer_dense(25, 1), SRMNeuron(PARAMS, method=method)),
+        SLAYERBlock(slayer_dense(250, 25), SLAYER().layer(SRMSpec(PARAMS, method))),
+        SLAYERBlock(slayer_dense(25, 1), SLAYER().layer(SRMSpec(PARAMS, method))),
     )
     with torch.no_grad():
         net[0].synapse.weight.copy_(torch.tensor(np.loadtxt(reference / "w1Initial.txt")))

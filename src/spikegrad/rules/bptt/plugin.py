@@ -28,4 +28,4 @@ class BPTT(Rule):
     trains: ClassVar[str] = "the shared neurons (LIF, IF, CUBA)"
 
     def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
-        return build_layer(spec, lambda neuron: SpikingNeuron(neuron.params, self.estimator))
+        return build_layer(self.shared_slot(spec), lambda neuron: SpikingNeuron(neuron.params, self.estimator))

@@ -45,6 +45,7 @@ class Lee(Rule):
         return dataclasses.replace(spec.params, reset=Reset.ZERO, strict=True)
 
     def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
+        spec = self.shared_slot(spec)
         if isinstance(spec, ReadoutSpec):
             return IntegratingReadout(spec.leak, spec.threshold)
         params = self._params(spec)

@@ -54,6 +54,7 @@ class NA(Rule):
         return NAParameters(_tau_m(spec.params.mem_decay), spec.trace_tau or self.trace_tau, spec.params.threshold)
 
     def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
+        spec = self.shared_slot(spec)
         output = isinstance(spec, ReadoutSpec) or spec.role is Role.OUTPUT
         return NALIF(self.neuron_params(spec), self.mode, is_output=output, chunk_elements=self.chunk_elements)
 

@@ -29,4 +29,5 @@ class NormADRule(Rule):
     trains: ClassVar[str] = "NormAD's continuous-time LIF networks (spike-train problems)"
 
     def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
+        self.shared_slot(spec)  # another rule's own slot type is refused by its name
         raise self.not_for("the discrete shared neurons of this network")

@@ -11,7 +11,8 @@ carried state gives the same numbers as calling it on ``x``.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import dataclasses
+from typing import ClassVar, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -30,6 +31,22 @@ from spikegrad.types import check_time_first
 DENSE_WEIGHT_SCALE = 10.0  # slayerPytorch's default weightScale for dense layers
 CONV_WEIGHT_SCALE = 100.0  # ... and for conv layers
 POOL_WEIGHT = 1.1  # fixed sum-pool weight, in units of theta
+
+
+@dataclasses.dataclass(frozen=True)
+class SRMSpec:
+    """A neuron slot of SLAYER's spike-response model (:class:`SRMNeuron`): a slot type of SLAYER's own,
+    which :meth:`spikegrad.rules.slayer.plugin.SLAYER.layer` realises and every other rule refuses.
+
+    Attributes:
+        params: the SRM neuron, with its own spike PDF (``tau_rho``, ``scale_rho``).
+        method: PSP evaluation (:class:`~spikegrad.functional.psp.FilterMethod`).
+    """
+
+    params: SRMParameters
+    method: FilterMethod = FilterMethod.IIR
+
+    neuron_name: ClassVar[str] = "SRM"
 
 
 class SRMState(NamedTuple):

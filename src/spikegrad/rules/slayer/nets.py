@@ -21,15 +21,16 @@ from spikegrad.nn import AxonalDelay, Flatten, SNNSequential, TimeFixedDropout
 from spikegrad.rules.slayer.layers import (
     SLAYERBlock,
     SLAYERPool,
-    SRMNeuron,
+    SRMSpec,
     slayer_conv,
     slayer_dense,
 )
+from spikegrad.rules.slayer.plugin import SLAYER
 from spikegrad.rules.slayer.srm import SRMParameters
 
 
-def _srm(params: SRMParameters, method: FilterMethod) -> SRMNeuron:
-    return SRMNeuron(params, method=method)
+def _srm(params: SRMParameters, method: FilterMethod) -> nn.Module:
+    return SLAYER().layer(SRMSpec(params, method))
 
 
 def _dense(n_in: int, n_out: int, params: SRMParameters, method: FilterMethod, delay: bool = False) -> SLAYERBlock:

@@ -12,6 +12,7 @@ from spikegrad.grad import ExponentialPDF
 from spikegrad.nn import SpikingNeuron
 from spikegrad.nn.spec import NeuronSpec, ReadoutSpec, build_layer
 from spikegrad.rules.plugin import Rule
+from spikegrad.rules.slayer.layers import SRMNeuron, SRMSpec
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,9 +37,12 @@ class SLAYER(Rule):
         check_positive("pdf_tau_rho", self.tau_rho)
         check_positive("pdf_scale_rho", self.scale_rho)
 
-    def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
+    def layer(self, spec: NeuronSpec | ReadoutSpec | SRMSpec) -> nn.Module:
+        if isinstance(spec, SRMSpec):  # the SRM neuron with the PDF of its own parameters: slayerPytorch's rule
+            return SRMNeuron(spec.params, method=spec.method)
+
         def neuron(slot: NeuronSpec) -> nn.Module:
             pdf = ExponentialPDF.from_slayer(self.tau_rho, self.scale_rho, slot.params.threshold)
             return SpikingNeuron(dataclasses.replace(slot.params, detach_reset=True), pdf)
 
-        return build_layer(spec, neuron)
+        return build_layer(self.shared_slot(spec), neuron)
