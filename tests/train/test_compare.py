@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from spikegrad.cli import app
 from spikegrad.errors import ConfigError
 from spikegrad.train import build_experiment, get_recipe
+from spikegrad.train.checkpoint import WEIGHTS
 from spikegrad.train.compare import aggregate, compare
 
 DIGITS = ["--epochs", "1", "--set", "steps=10", "--set", "train_limit=60", "--set", "test_limit=20",
@@ -30,6 +33,33 @@ def test_every_rule_starts_from_the_same_weights_for_one_seed_and_other_weights_
         assert all(torch.equal(other[k], reference[k]) for k in reference), method
     reseeded = _weights("digits", "bptt", 1)
     assert any(not torch.equal(reseeded[k], reference[k]) for k in reference)
+
+
+# the acceptance commands of the comparison, at one epoch, one seed and tiny data
+ACCEPTANCE = {
+    "digits": (["bptt", "slayer", "lee", "na"], DIGITS),
+    "normad-xor": (["normad", "na", "bptt", "slayer"], ["--epochs", "1"]),
+}
+
+
+@pytest.mark.parametrize("recipe", sorted(ACCEPTANCE))
+def test_every_rule_of_a_comparison_trains_from_the_same_initial_weights(recipe, tmp_path):
+    methods, options = ACCEPTANCE[recipe]
+    initial = {method: _weights(recipe, method, 0) for method in methods}
+    first = initial[methods[0]]
+    for method in methods[1:]:
+        assert initial[method].keys() == first.keys(), method
+        assert all(torch.equal(initial[method][k], first[k]) for k in first), f"{method} starts elsewhere"
+    results = compare(recipe, methods, 1, tmp_path, options)
+    assert [r.method for r in results] == methods
+    for result in results:
+        trained = load_file(result.run_dir / WEIGHTS)
+        assert trained.keys() == first.keys()
+        assert any(not torch.equal(trained[k], first[k]) for k in first), f"{result.method} did not train"
+        assert all(torch.isfinite(w).all() for w in trained.values()), result.method
+        assert result.summary["method"] == result.method
+        assert len(result.history) == 1 and math.isfinite(float(result.history[0]["train_loss"])), result.method
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_compare_trains_each_rule_and_writes_its_tables_and_figure(tmp_path):

@@ -7,8 +7,11 @@ import torch
 import torch.nn.functional as F
 
 from spikegrad.errors import ConfigError
+from spikegrad.functional.neuron import LIFParameters
 from spikegrad.functional.spike import spike
 from spikegrad.grad import FastSigmoid, Sigmoid
+from spikegrad.nn.spec import NeuronSpec, Role
+from spikegrad.rules.na.plugin import NA
 from spikegrad.rules.na import (
     Faithful,
     LayerRescaling,
@@ -169,3 +172,27 @@ def test_na_and_surrogate_share_the_forward_pass():
     torch.testing.assert_close(na_trace, sg_trace)
     torch.testing.assert_close(na_trace, synaptic_trace(na_forward(currents, P).spikes, P))
     torch.testing.assert_close(na_state.v, sg_state.v)
+
+
+def test_brute_force_loss_changes_through_the_na_rule_object():
+    """The rule object realises an output slot as NA's output neuron whose backward is the brute-force oracle:
+    the loss change of each time step's neighbour (its current kicked across the threshold), per unit of
+    membrane distance."""
+    slot = NeuronSpec(LIFParameters.from_beta(1 - 1 / P.tau_m, threshold=P.threshold), Role.OUTPUT,
+                      trace_tau=P.tau_s)
+    layer = NA(mode=Paper(exact_output=True)).layer(slot)
+    assert layer.is_output and layer.params.tau_m == pytest.approx(P.tau_m, rel=1e-12)
+    assert (layer.params.tau_s, layer.params.threshold) == (P.tau_s, P.threshold)
+    currents = (torch.randn(8, 300, dtype=torch.float64) * 0.8 + 0.4).requires_grad_()
+    target = torch.rand(8, 300, dtype=torch.float64)
+    trace, _ = layer(currents)
+    (0.5 * (trace - target).square().sum()).backward()
+    out = na_forward(currents.detach(), P)
+    loss = 0.5 * (out.trace - target).square().sum(0)
+    gap = P.threshold - out.membrane
+    for k in (0, 3, 7):
+        kicked = currents.detach().clone()
+        kicked[k] += gap[k] + torch.where(out.spikes[k] > 0, -1e-9, 1e-9)
+        change = 0.5 * (na_forward(kicked, P).trace - target).square().sum(0) - loss
+        torch.testing.assert_close(currents.grad[k], change / gap[k].abs().clamp(min=1e-3).copysign(gap[k]),
+                                   atol=1e-6, rtol=1e-6)
