@@ -46,6 +46,7 @@ def train(
     out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
     set_: list[str] = typer.Option([], "--set", help="override a setting or run option: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace the run already in --out (default: refuse)"),
     release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
@@ -60,7 +61,7 @@ def train(
         overrides = {k: v for k, v in given.items() if v is not None}
         overrides.update(parse_set_options(set_))
         if resume is not None:
-            if overrides or out is not None or recipe != "digits":
+            if overrides or out is not None or overwrite or recipe != "digits":
                 from spikegrad.errors import ConfigError
 
                 raise ConfigError("--resume", "continues a run exactly as it was configured: give the run directory "
@@ -71,7 +72,7 @@ def train(
             run_dir = out or Path("runs") / f"{config.recipe}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
         console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on {config.device} -> {run_dir}")
         trainer = Trainer(build_experiment(config), run_dir, console)
-        summary = trainer.fit(resume=resume is not None)
+        summary = trainer.fit(resume=resume is not None, overwrite=overwrite)
         trainer.print_summary(summary)
     except SpikegradError as err:
         _fail(err)

@@ -67,6 +67,23 @@ class ShapeError(SpikegradError, ValueError):
         super().__init__(f"{name}: expected shape {expected}, got {tuple(got) if not isinstance(got, str) else got}")
 
 
+class InputError(SpikegradError, ValueError):
+    """A tensor given to the library has a dtype it cannot use or holds values it cannot use (NaN, inf).
+
+    Args:
+        name: the tensor or argument at fault.
+        message: what was wrong and what was expected.
+    """
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class NonFiniteInputError(InputError):
+    """A tensor given to a neuron holds NaN or inf (inside a network in training: its weights diverged)."""
+
+
 class TrainingDivergedError(SpikegradError, FloatingPointError):
     """The loss or a gradient became NaN or infinite; training stopped.
 

@@ -15,8 +15,8 @@ For ``x[T, B, *features]`` and delays ``d`` (ms, any shape broadcastable to ``fe
   multiplies by ``Ts`` after dividing the difference by ``Ts``). The forward is piecewise constant in ``d``;
   this gradient is its linearisation.
 
-Delays are used as given (negative ``d`` shifts towards the past); :class:`spikegrad.rules.slayer.layers.AxonalDelay`
-keeps its parameter in ``[0, max_delay]``.
+Delays are causal: NaN, inf and negative delays are refused (:class:`~spikegrad.errors.InputError`);
+:class:`spikegrad.nn.AxonalDelay` keeps its parameter in ``[0, max_delay]``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.errors import ConfigError, InputError, ShapeError
 
 
 def delay_bins(delay: torch.Tensor, ts: float) -> torch.Tensor:
@@ -105,4 +105,7 @@ def axonal_delay(x: torch.Tensor, delay: torch.Tensor, ts: float) -> torch.Tenso
         raise ShapeError("delay", f"broadcastable to the features {list(x.shape[2:])}", tuple(delay.shape)) from None
     if delay.dim() > x.dim() - 2:
         raise ShapeError("delay", f"at most {x.dim() - 2} dims (one per feature dim)", tuple(delay.shape))
+    if not bool(((delay >= 0) & torch.isfinite(delay)).all()):  # one reduction over the (small) delay tensor
+        raise InputError("delay", "every delay must be a finite number >= 0 ms (a negative delay would read "
+                         f"input from the future); got min {delay.min().item()}, max {delay.max().item()}")
     return _Delay.apply(x, delay, ts)

@@ -169,8 +169,10 @@ def initial_state(params: NeuronParameters, like: torch.Tensor) -> NeuronState:
 
 def check_state(params: NeuronParameters, state: NeuronState, step_shape: torch.Size) -> None:
     """Raise ShapeError/ConfigError if ``state`` does not fit ``params`` and one step of shape ``step_shape``."""
-    from spikegrad.errors import ShapeError
+    from spikegrad.errors import InputError, ShapeError
 
+    if not isinstance(state, NeuronState) or not isinstance(state.v, torch.Tensor):
+        raise InputError("state", f"expected a NeuronState(v, i) as a neuron returns it, got {type(state).__name__}")
     if state.v.shape != step_shape:
         raise ShapeError("state.v", f"{list(step_shape)} (one time step of the input)", tuple(state.v.shape))
     has_current = params.syn_decay is not None

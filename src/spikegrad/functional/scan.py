@@ -26,7 +26,6 @@ from typing import Any
 
 import torch
 
-from spikegrad.errors import ShapeError
 from spikegrad.functional.neuron import (
     NeuronOutput,
     NeuronParameters,
@@ -37,6 +36,7 @@ from spikegrad.functional.neuron import (
     neuron_forward,
 )
 from spikegrad.grad.base import SpikeEstimator
+from spikegrad.types import check_neuron_input
 
 
 def _through_reset(
@@ -125,8 +125,7 @@ def neuron_scan(
         after the last step. Scanning ``x[:k]`` and then ``x[k:]`` from the carried state gives exactly
         the same numbers as scanning ``x``, and the same as :func:`neuron_step` applied step by step.
     """
-    if x.dim() < 2:
-        raise ShapeError("x", "[T, B, ...] (time first)", tuple(x.shape))
+    check_neuron_input(x, "x")
     if state is None:
         state = initial_state(params, x[0])
     check_state(params, state, x.shape[1:])

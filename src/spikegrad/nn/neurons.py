@@ -42,7 +42,7 @@ class SpikingNeuron(SpikingLayer):
         self.estimator = estimator if estimator is not None else FastSigmoid()
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
-        check_time_first(x, type(self).__name__ + " input", min_dims=2)
+        check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
         out = neuron_scan(x, self.params, self.estimator, state)
         self.keep(out.spikes, out.membrane)
         return out.spikes, out.state

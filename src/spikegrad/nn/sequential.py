@@ -9,6 +9,7 @@ from torch import nn
 
 from spikegrad.errors import ShapeError
 from spikegrad.nn.base import StatefulModule
+from spikegrad.types import check_float, check_time_first
 
 
 class SNNSequential(nn.Sequential):
@@ -19,6 +20,8 @@ class SNNSequential(nn.Sequential):
     """
 
     def forward(self, x: torch.Tensor, states: list[Any] | None = None) -> tuple[torch.Tensor, list[Any]]:  # type: ignore[override]
+        check_time_first(x, "SNNSequential input", min_dims=2)
+        check_float(x, "SNNSequential input")
         layers = list(self)
         if states is None:
             states = [None] * len(layers)

@@ -145,6 +145,12 @@ def apply_overrides(config: RunConfig, overrides: Mapping[str, Any], unused: Map
     merged = dataclasses.replace(config, **top, settings=config.settings.with_overrides(settings))
     if "momentum" in top and merged.optimizer != "sgd":
         raise ConfigError("momentum", f"only SGD has a momentum; this run's optimizer is {merged.optimizer!r}")
+    if "lr_gamma" in top and merged.schedule not in ("exponential", "step"):
+        raise ConfigError("lr_gamma", f"only the exponential and step schedules decay by it; this run's schedule "
+                          f"is {merged.schedule!r}")
+    if "lr_milestones" in top and merged.schedule != "step":
+        raise ConfigError("lr_milestones", f"only the step schedule has milestones; this run's schedule is "
+                          f"{merged.schedule!r}")
     return merged
 
 

@@ -16,12 +16,14 @@ schedule state, so a run resumed after an interruption reproduces an uninterrupt
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import resource
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +38,18 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from spikegrad.errors import CheckpointError, TrainingDivergedError
+from spikegrad.errors import CheckpointError, NonFiniteInputError, TrainingDivergedError
 from spikegrad.train.checkpoint import (
     CHECKPOINT,
     load_checkpoint,
+    remove_stale_temporaries,
     save_checkpoint,
     save_weights,
 )
 from spikegrad.train.config import RunConfig, read_config, save_config
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.optim import build_optimizer, build_schedule
+from spikegrad.train.run_dir import prepare_run_dir
 
 _EVAL_STREAM = 1_000_003  # offset giving evaluation its own fixed random stream
 
@@ -106,9 +110,9 @@ class Trainer:
             self.schedule.load_state_dict(state["schedule"])
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(f"{self.run_dir / CHECKPOINT}: does not fit this recipe's model ({err})") from None
-        self.history = list(state["history"])
+        self.history = [dict(row) for row in state["history"]]
         self.train_seconds = float(state["train_seconds"])
-        self.start_epoch = int(state["epochs_done"])
+        self.start_epoch = state["epochs_done"]
 
     # -- one optimisation step -----------------------------------------------------------------------
     def _step(self, loss: torch.Tensor) -> None:
@@ -121,7 +125,12 @@ class Trainer:
         norm = torch.nn.utils.clip_grad_norm_(params, limit) if params else torch.tensor(0.0)
         if not torch.isfinite(norm):
             self._diverged(f"the gradient norm became {norm.item()}")
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        except RuntimeError as err:  # e.g. Adam's step size lr / (1 - beta1^t) beyond the float range
+            if "overflow" not in str(err):
+                raise
+            self._diverged(f"the optimiser step overflowed ({err})")
         self.experiment.after_step()
         self._batch += 1
 
@@ -133,11 +142,14 @@ class Trainer:
             "Try a lower learning rate (--set lr=...) or gradient clipping (--set grad_clip=1).")
 
     # -- the loop ------------------------------------------------------------------------------------
-    def fit(self, resume: bool = False) -> dict[str, Any]:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+    def fit(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+        """Train; ``resume`` continues the run in ``run_dir``, else a new run is written there (a folder that
+        already holds files is refused unless ``overwrite``: see :func:`~spikegrad.train.run_dir.prepare_run_dir`)."""
         if resume:
             self._restore()
+            remove_stale_temporaries(self.run_dir)
         else:
+            prepare_run_dir(self.run_dir, overwrite)
             save_config(self.config, self.run_dir / "config.yaml")
         torch.manual_seed(self.config.seed)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -160,30 +172,47 @@ class Trainer:
         generator = torch.Generator().manual_seed(seed)
         task = progress.add_task(f"epoch {epoch + 1}/{self.config.epochs}", total=self.experiment.num_batches() or None, loss=math.nan)
         started = time.perf_counter()
-        train = self.experiment.train_epoch(
-            generator, lambda i, n, loss: progress.update(task, completed=i + 1, loss=loss), self._step)
+        with self._divergence_inside_the_network():
+            train = self.experiment.train_epoch(
+                generator, lambda i, n, loss: progress.update(task, completed=i + 1, loss=loss), self._step)
         seconds = time.perf_counter() - started
         progress.remove_task(task)
         lr = self.optimizer.param_groups[0]["lr"]
         self.schedule.step()
         split = self.experiment.eval_split
-        evaluated = self.experiment.evaluate(split, self.eval_generator())
+        with self._divergence_inside_the_network():
+            evaluated = self.experiment.evaluate(split, self.eval_generator())
         self.train_seconds += seconds
         self._check_weights()
         row = {"epoch": epoch + 1, **{f"train_{k}": v for k, v in train.items()},
                **{f"{split}_{k}": v for k, v in evaluated.items() if k != "samples"}, "lr": lr, "epoch_seconds": seconds}
         self.history.append(row)
-        self._write_metrics()
+        # checkpoint, then weights, then metrics: an interruption leaves the checkpoint newest, and
+        # load_weights / --resume take it from there (see spikegrad.train.checkpoint)
         save_checkpoint(self.run_dir, self._state())
-        save_weights(self.run_dir, self.experiment.model)
+        save_weights(self.run_dir, self.experiment.model.state_dict(), len(self.history))
+        self._write_metrics()
         shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_seconds"))
         self.console.print(f"epoch {epoch + 1}/{self.config.epochs}  {shown}  ({seconds:.1f} s)")
 
+    @contextlib.contextmanager
+    def _divergence_inside_the_network(self) -> Iterator[None]:
+        """Finite data but non-finite currents inside the network: the weights grew too large to represent."""
+        try:
+            yield
+        except NonFiniteInputError as err:
+            largest = max((float(p.detach().abs().max()) for p in self.experiment.model.parameters()), default=0.0)
+            self._diverged(f"a layer received non-finite input ({err}); the largest weight magnitude is {largest:.3g}")
+
     def _check_weights(self) -> None:
-        """Refuse to save non-finite weights: the last good checkpoint stays."""
+        """Refuse to save non-finite weights or optimiser state: the last good checkpoint stays."""
         for name, value in self.experiment.model.state_dict().items():
             if value.is_floating_point() and not torch.isfinite(value).all():
                 self._diverged(f"the weights {name!r} became non-finite")
+        for state in self.optimizer.state.values():
+            for name, value in state.items():
+                if isinstance(value, torch.Tensor) and value.is_floating_point() and not torch.isfinite(value).all():
+                    self._diverged(f"the optimiser state {name!r} became non-finite")
 
     def eval_generator(self) -> torch.Generator:
         """The fixed random stream of every evaluation of this run (encodings at test time)."""

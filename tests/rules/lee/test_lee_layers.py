@@ -182,3 +182,12 @@ def test_bad_configs_raise():
         LeeLayerConfig(leak=1.2)
     with pytest.raises(ConfigError, match="bias"):
         init_lee_weights(torch.nn.Linear(3, 2))
+
+
+def test_integrator_carries_its_initial_membrane_forward_and_backward():
+    c = torch.tensor([1.0, 2.0], dtype=F64).reshape(2, 1, 1)
+    m0 = torch.tensor([[4.0]], dtype=F64, requires_grad=True)
+    trace = lee_integrate(c, 0.5, m0)
+    assert trace.flatten().tolist() == pytest.approx([2.5, 2.25])  # 0.5 (4 + 1), 0.5 (2.5 + 2)
+    trace.sum().backward()
+    assert m0.grad.item() == 2.0  # dM[t]/dM[0] = 1 at both steps (leak detached), so chunks chain gradients

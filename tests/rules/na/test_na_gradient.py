@@ -11,7 +11,6 @@ from spikegrad.functional.neuron import LIFParameters
 from spikegrad.functional.spike import spike
 from spikegrad.grad import FastSigmoid, Sigmoid
 from spikegrad.nn.spec import NeuronSpec, Role
-from spikegrad.rules.na.plugin import NA
 from spikegrad.rules.na import (
     Faithful,
     LayerRescaling,
@@ -25,6 +24,7 @@ from spikegrad.rules.na import (
     surrogate_lif,
     synaptic_trace,
 )
+from spikegrad.rules.na.plugin import NA
 
 P = NAParameters(tau_m=5.0, tau_s=2.0, threshold=1.0)
 ORACLE_I = torch.tensor([1.5, 0.3, 0.9], dtype=torch.float64).view(3, 1)

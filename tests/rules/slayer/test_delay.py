@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from spikegrad.errors import ShapeError
-from spikegrad.functional.delay import axonal_delay, delay_bins
+from spikegrad.errors import InputError, ShapeError
+from spikegrad.functional.delay import axonal_delay, delay_bins, shift
 from spikegrad.rules.slayer.layers import AxonalDelay
 from spikegrad.rules.slayer.srm import SRMParameters
 
@@ -36,7 +36,7 @@ def test_bins_truncate_toward_zero():
 def test_shift_and_back_restores_the_inside():
     x = torch.randn(40, 2, 6)
     delay = torch.tensor([0.0, 1.0, 2.0, 3.5, 7.0, 39.0])
-    back = axonal_delay(axonal_delay(x, delay, 1.0), -delay, 1.0)
+    back = shift(axonal_delay(x, delay, 1.0), -delay_bins(delay, 1.0))
     kept = torch.arange(40).view(-1, 1) < 40 - delay.long().view(1, -1)
     torch.testing.assert_close(back[:, 0][kept], x[:, 0][kept])
     assert torch.all(back[:, 0][~kept] == 0)
@@ -81,6 +81,12 @@ def test_per_channel_gradient_sums_positions():
 def test_bad_delay_shape_raises():
     with pytest.raises(ShapeError, match="delay"):
         axonal_delay(torch.zeros(5, 2, 3), torch.zeros(4), 1.0)
+
+
+@pytest.mark.parametrize("bad", [-0.5, float("nan"), float("inf")])
+def test_negative_or_non_finite_delays_are_refused(bad):
+    with pytest.raises(InputError, match="delay: every delay must be a finite number >= 0 ms"):
+        axonal_delay(torch.zeros(5, 2, 3), torch.tensor([0.0, bad, 1.0]), 1.0)
 
 
 def test_module_clamps_into_range_and_stays_causal():

@@ -9,8 +9,8 @@ import torch
 from spikegrad.functional.psp import FilterMethod, fir_filter, psp
 from spikegrad.nn import SNNSequential
 from spikegrad.rules.slayer.layers import SLAYERBlock, SRMSpec, slayer_dense
-from spikegrad.rules.slayer.plugin import SLAYER
 from spikegrad.rules.slayer.loss import spike_time_loss
+from spikegrad.rules.slayer.plugin import SLAYER
 from spikegrad.rules.slayer.spike import slayer_spike
 from spikegrad.rules.slayer.srm import SRMParameters
 

@@ -98,7 +98,7 @@ class LeeNeuron(SpikingLayer):
         self.gradient = LeeGradientPath.parse(gradient)
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
-        check_time_first(x, type(self).__name__ + " input", min_dims=2)
+        check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
         out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state)
         self.keep(out.spikes)
         return out.spikes, out.state

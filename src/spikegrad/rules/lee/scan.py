@@ -60,6 +60,7 @@ import torch
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.functional.neuron import NeuronParameters, NeuronState, Reset, neuron_forward
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
+from spikegrad.types import check_neuron_input
 
 
 class LeeGradientPath(enum.Enum):
@@ -157,8 +158,7 @@ def lee_neuron_scan(
         :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]`` and the final state. Time and memory are
         O(T); the backward pass keeps only the spikes (as booleans) and the per-neuron factor.
     """
-    if x.dim() < 2:
-        raise ShapeError("x", "[T, B, ...] (time first)", tuple(x.shape))
+    check_neuron_input(x, "x")
     check_lee_params(params)
     v0 = torch.zeros_like(x[0]) if state is None else state.v
     if v0.shape != x.shape[1:]:
