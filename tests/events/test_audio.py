@@ -218,6 +218,18 @@ def test_fsdd_folder_written_by_the_test(tmp_path):
         fsdd(tmp_path / "recordings" / "none", "train")
 
 
+def test_fsdd_leave_one_speaker_out(tmp_path):
+    tone = (_tone() * 30000).astype("<i2").tobytes()
+    (tmp_path / "recordings").mkdir()
+    for digit, speaker, index in ((3, "ann", 0), (3, "ann", 5), (7, "bob", 4), (1, "bob", 49), (2, "cy", 9)):
+        _write_wav(tmp_path / "recordings" / f"{digit}_{speaker}_{index}.wav", tone)
+    train, test = fsdd(tmp_path, "train", held_out_speaker="bob"), fsdd(tmp_path, "test", held_out_speaker="bob")
+    assert sorted(p.name for p in test.files) == ["1_bob_49.wav", "7_bob_4.wav"]  # every recording of bob
+    assert sorted(p.name for p in train.files) == ["2_cy_9.wav", "3_ann_0.wav", "3_ann_5.wav"]  # nobody else's
+    with pytest.raises(ConfigError, match=r"held_out_speaker.*'dan'.*\['ann', 'bob', 'cy'\]"):
+        fsdd(tmp_path, "test", held_out_speaker="dan")
+
+
 def test_encoder_on_a_real_recording(recordings):
     audio = read_wav(recordings / "3_theo_7.wav")
     encoder = MelSpikeEncoder(n_mels=20, delta_db=4.0)

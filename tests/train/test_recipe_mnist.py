@@ -15,6 +15,7 @@ def test_mnist_mlp_learns_in_one_short_epoch(shared_data, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_mnist_mlp_recipe_reaches_95_percent(shared_data, tmp_path):
     config = apply_overrides(get_recipe("mnist-mlp").defaults, {"data_dir": str(shared_data / "mnist")})
     summary = Trainer(build_experiment(config), tmp_path).fit()

@@ -232,19 +232,33 @@ class MelSpikeEncoder:
         return torch.from_numpy(spikes)
 
 
-def fsdd(root: str | os.PathLike, split: str, transform: Callable[[Audio], Any] | None = None) -> FileDataset:
-    """Free Spoken Digit Dataset: ``root`` holds the ``*.wav`` files (or a ``recordings/`` folder of them)."""
+def fsdd(root: str | os.PathLike, split: str, transform: Callable[[Audio], Any] | None = None,
+         held_out_speaker: str | None = None) -> FileDataset:
+    """Free Spoken Digit Dataset: ``root`` holds the ``*.wav`` files (or a ``recordings/`` folder of them).
+
+    The official split puts index 0-4 of every digit and speaker in ``test``: the test speakers are the
+    training speakers. ``held_out_speaker`` makes the split speaker-independent instead: ``test`` is every
+    recording of that speaker, ``train`` every recording of the others (leave-one-speaker-out).
+    """
     if split not in SPLITS:
         raise ConfigError("split", f"expected one of {SPLITS}, got {split!r}")
     folder = Path(root) / "recordings" if (Path(root) / "recordings").is_dir() else Path(root)
-    files, labels = [], []
+    files, labels, speakers = [], [], set()
     for path in sorted(folder.glob("*.wav")):
         match = FSDD_NAME.match(path.stem)
         if match is None:
             raise DataFormatError(path, "FSDD file names are '{digit}_{speaker}_{index}.wav'")
-        if (int(match.group(3)) in FSDD_TEST_INDICES) == (split == "test"):
+        speakers.add(match.group(2))
+        if held_out_speaker is None:
+            in_test = int(match.group(3)) in FSDD_TEST_INDICES
+        else:
+            in_test = match.group(2) == held_out_speaker
+        if in_test == (split == "test"):
             files.append(path)
             labels.append(int(match.group(1)))
+    if held_out_speaker is not None and held_out_speaker not in speakers:
+        raise ConfigError("held_out_speaker", f"no recordings of speaker {held_out_speaker!r} in {folder}; "
+                          f"its speakers are {sorted(speakers)}")
     if not files:
         raise DataNotFoundError(folder, f"no FSDD {split} recordings ('{{digit}}_{{speaker}}_{{index}}.wav') found")
     return FileDataset(files, labels, read_wav, transform)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -93,14 +94,19 @@ def file_split_loader(
     limits: LimitSettings,
     transform: Callable[[Any], Any] | None = None,
     flat_indices: Callable[[Any], Any] | None = None,
+    split_files: Callable[[Path, str], Any] | None = None,
 ) -> Callable[[str], tuple[SparseSpikes, torch.Tensor]]:
     """``load_split(split)`` over a registered event/audio dataset: every sample binned once, kept sparse.
 
-    The data folder is found now, so a missing one is reported when the experiment is built."""
+    The data folder is found now, so a missing one is reported when the experiment is built.
+    ``split_files(folder, split)`` replaces the dataset's own split (e.g. FSDD's leave-one-speaker-out)."""
     folder = resolve_data_dir(dataset, data_dir)
 
     def load(split: str) -> tuple[SparseSpikes, torch.Tensor]:
-        files = load_files(dataset, split, folder, transform)
+        if split_files is not None:
+            files = split_files(folder, split)
+        else:
+            files = load_files(dataset, split, folder, transform)
         return sparse_dataset(files, shape, limits.limit(split), flat_indices)
 
     return load

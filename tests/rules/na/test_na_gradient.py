@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -50,8 +52,14 @@ def test_b10_6_faithful_code_path():
 def test_b10_6_faithful_with_the_layer_rescaling():
     rescaling = LayerRescaling()
     grad = _oracle_grad(Faithful(rescale=True), rescaling=rescaling)
-    # the spec's x0.843834 is a rounding of 1.2 ln(0.608 / 0.60754 + 1.02) = 0.844159; these values are its outputs
-    torch.testing.assert_close(grad, torch.tensor([-0.395700, -0.615276, -0.527600], dtype=torch.float64), atol=1e-6, rtol=0)
+    # by hand from the B10.6 oracle: m = mean |delta| = 0.607538, stored rounded to 0.608; the factor is
+    # 1.2 ln(0.608 / (m + 1e-5) + 1.02) = 0.844159 (the spec's x0.843834 rounds m's ratio to 1)
+    faithful = torch.tensor([-0.46875, -0.728863, -0.625], dtype=torch.float64)
+    mean = faithful.abs().mean().item()
+    factor = 1.2 * math.log(round(mean, 3) / (mean + 1e-5) + 1.02)
+    assert factor == pytest.approx(0.844159, abs=1e-6)
+    expected = faithful * factor
+    torch.testing.assert_close(grad, expected, atol=1e-6, rtol=0)
     assert rescaling.means == {0: 0.513} and rescaling.output_key == 0
 
 

@@ -49,12 +49,14 @@ def test_three_layer_network_learns_a_short_mapping(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_single_neuron_sweep(tmp_path):
     results = [fit("normad-single", tmp_path / str(seed), seed)[0] for seed in range(10)]
     assert sum(r["solved"] for r in results) >= 9
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_xor_sweep(tmp_path):
     results = [fit("normad-xor", tmp_path / str(seed), seed)[0] for seed in range(10)]
     assert sum(r["solved"] for r in results) >= 8

@@ -174,6 +174,7 @@ def test_slayer_nmnist_recipe_reaches_85_percent(shared_data, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.ci_slow
 def test_slayer_fsdd_recipe_reaches_90_percent(shared_data, tmp_path):
     """README: final 0.928 after 15 epochs on FSDD's test split."""
     summary = Trainer(build_experiment(_config("slayer-fsdd", shared_data / "fsdd")), tmp_path).fit()

@@ -186,6 +186,8 @@ class SlayerAudioSettings(SRMSettings):
     delta_db: float = setting(3.0, "send-on-delta step (dB)")
     range_db: float = setting(60.0, "dynamic range below the loudest band (dB)")
     hidden: int = setting(256, "hidden neurons")
+    held_out_speaker: str = setting("", "speaker-independent split: test on every recording of this speaker, "
+                                        "train on the others ('' = FSDD's official split)")
 
     def check(self) -> None:
         super().check()
@@ -193,13 +195,15 @@ class SlayerAudioSettings(SRMSettings):
 
 
 def build_fsdd(config: RunConfig) -> ClassificationExperiment:
-    from spikegrad.data.audio import MelSpikeEncoder
+    from spikegrad.data.audio import MelSpikeEncoder, fsdd
 
     settings: SlayerAudioSettings = config.settings  # type: ignore[assignment]
     encoder = MelSpikeEncoder(sample_rate=8000, n_mels=settings.n_mels, ts=settings.ts, window_ms=settings.window_ms,
                               delta_db=settings.delta_db, range_db=settings.range_db, sample_ms=settings.sample_ms)
     shape = (settings.neuron().bins(settings.sample_ms), 2, settings.n_mels)
-    load = file_split_loader("fsdd", config.data_dir, shape, settings, transform=encoder)
+    speaker = settings.held_out_speaker or None
+    split_files = None if speaker is None else (lambda folder, split: fsdd(folder, split, encoder, speaker))
+    load = file_split_loader("fsdd", config.data_dir, shape, settings, transform=encoder, split_files=split_files)
     model = slayer_nets.fsdd_mlp(2 * settings.n_mels, settings.hidden, settings.neuron(), settings.filter)
     return _classifier(config, load, dense_spikes, model)
 
