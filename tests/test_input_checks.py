@@ -10,6 +10,7 @@ from spikegrad.functional.neuron import LIFParameters, NeuronState
 from spikegrad.functional.scan import neuron_scan
 from spikegrad.grad import ATan
 from spikegrad.nn import CUBA, IF, LIF, Dense, SNNSequential
+from spikegrad.nn.base import recording
 from spikegrad.nn.spec import NeuronSpec
 from spikegrad.rules.registry import rule_type
 from spikegrad.rules.slayer.layers import SRMSpec
@@ -78,3 +79,17 @@ def test_sequential_checks_its_input_before_the_first_layer():
         net(torch.zeros(0, 2, 4))
     with pytest.raises(InputError, match="holds NaN or inf"):  # caught at the first neuron, behind the synapse
         net(torch.full((5, 2, 4), float("nan")))
+
+
+def test_under_autocast_synapses_run_in_bf16_and_membranes_in_float32():
+    torch.manual_seed(0)
+    net = SNNSequential(Dense(4, 3), LIF())
+    x = torch.rand(5, 2, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16), recording(net) as layers:
+        current = net[0](x)
+        spikes, _ = net(x)
+        membrane = layers[0][1].recorded_membrane
+    assert current.dtype == torch.bfloat16  # the synapse under autocast
+    assert spikes.dtype == membrane.dtype == torch.float32  # the neuron integrates in float32
+    reference = neuron_scan(current.float(), net[1].params, net[1].estimator)
+    assert torch.equal(membrane, reference.membrane)

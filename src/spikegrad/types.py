@@ -25,6 +25,17 @@ FLOAT_DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 _check_finite = True
 
 
+def full_precision(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as float32 when autocast is on and ``x`` is float16/bfloat16, else ``x`` itself.
+
+    Neurons call it on their input so that under ``--amp bf16`` the membrane, which accumulates over time
+    steps, stays in float32 while the synapses (the matrix products) run in bf16. Outside autocast an
+    explicitly half-precision input is simulated in its own dtype.
+    """
+    low = x.dtype in (torch.float16, torch.bfloat16)
+    return x.float() if low and torch.is_autocast_enabled(x.device.type) else x
+
+
 def check_time_first(x: torch.Tensor, name: str, min_dims: int = 3) -> None:
     """Raise unless ``x`` is a tensor with at least ``min_dims`` dims ``[T, B, ...]``, ``T >= 1``, ``B >= 1``.
 

@@ -17,7 +17,7 @@ from spikegrad.train.recipe import get_recipe, list_recipes
 from spikegrad.train.runs import fit_recipe
 
 RECIPES = [recipe.name for recipe in list_recipes()]
-A_VALUE = {"batch_size": "7", "eval_batch_size": "7", "data_dir": "/tmp"}
+A_VALUE = {"batch_size": "7", "eval_batch_size": "7", "data_dir": "/tmp", "amp": "bf16"}
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA: the refusal is for CPU-only torch")
@@ -56,7 +56,7 @@ HONOURED = {
                        "schedule": "cosine", "grad_clip": "0.001", "seed": "1", "epochs": "3"}),
     "digits": ({"epochs": "2", "hidden": "[8]", "steps": "4", "train_limit": "80", "test_limit": "40"},
                {"lr": "0.01", "optimizer": "sgd", "weight_decay": "0.1", "schedule": "constant", "grad_clip": "0.01",
-                "seed": "1", "epochs": "1", "batch_size": "16", "eval_batch_size": "7"}),
+                "seed": "1", "epochs": "1", "batch_size": "16", "eval_batch_size": "7", "amp": "bf16"}),
 }
 
 

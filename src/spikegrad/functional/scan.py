@@ -36,7 +36,7 @@ from spikegrad.functional.neuron import (
     neuron_forward,
 )
 from spikegrad.grad.base import SpikeEstimator
-from spikegrad.types import check_neuron_input
+from spikegrad.types import check_neuron_input, full_precision
 
 
 def _through_reset(
@@ -126,6 +126,7 @@ def neuron_scan(
         the same numbers as scanning ``x``, and the same as :func:`neuron_step` applied step by step.
     """
     check_neuron_input(x, "x")
+    x = full_precision(x)
     if state is None:
         state = initial_state(params, x[0])
     check_state(params, state, x.shape[1:])

@@ -108,10 +108,12 @@ class ClassificationExperiment(Experiment):
         return -(-len(self.split("train")[1]) // self.config.batch_size)
 
     def _forward(self, inputs: Samples, generator: torch.Generator) -> torch.Tensor:
-        output, _ = self.model(self.parts.encode(inputs, generator).to(self.device))
+        x = self.parts.encode(inputs, generator).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16"):
+            output, _ = self.model(x)
         if output.dim() != 3:
             raise ShapeError("model output", "[T, B, classes]", tuple(output.shape))
-        return output
+        return output.float()  # the loss and the backward pass run outside autocast, in float32
 
     def train_epoch(self, generator: torch.Generator, on_batch: ProgressCallback, step: StepFunction) -> dict[str, float]:
         inputs, labels = self.split("train")

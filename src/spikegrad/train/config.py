@@ -21,6 +21,7 @@ from spikegrad.train.settings import Settings, convert
 
 Optimizer = Literal["adam", "adamw", "sgd"]
 Schedule = Literal["constant", "cosine", "exponential", "step"]
+Amp = Literal["none", "bf16"]
 MAX_SEED = 2**63 - 1
 
 
@@ -41,6 +42,9 @@ class RunConfig:
         grad_clip: clip the global gradient norm to this value (0 = off).
         seed: seeds every random draw (initialisation, shuffling, encoding, dropout).
         device: ``cpu``, ``cuda`` or ``cuda:N``.
+        amp: ``bf16`` runs the network's forward pass under ``torch.autocast(bfloat16)`` (synapses in bf16;
+            every neuron integrates its membrane in float32: :func:`spikegrad.types.full_precision`);
+            ``none``: float32 throughout.
         data_dir: the dataset's folder, or None to use ``$SPIKEGRAD_DATA/<dataset>``.
     """
 
@@ -61,6 +65,7 @@ class RunConfig:
     seed: int = 0
     device: str = "cpu"
     data_dir: str | None = None
+    amp: Amp = "none"
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(RunConfig)

@@ -242,6 +242,7 @@ class Trainer:
             "seconds_per_epoch": round(self.train_seconds / max(len(self.history), 1), 3),
             "peak_memory_mb": round(peak_memory_mb(self.experiment.device), 1),
             "device": str(self.experiment.device),
+            "amp": self.config.amp,
             "seed": self.config.seed,
             "torch": torch.__version__,
         }

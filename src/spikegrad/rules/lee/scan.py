@@ -60,7 +60,7 @@ import torch
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.functional.neuron import NeuronParameters, NeuronState, Reset, neuron_forward
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
-from spikegrad.types import check_neuron_input
+from spikegrad.types import check_neuron_input, full_precision
 
 
 class LeeGradientPath(enum.Enum):
@@ -159,6 +159,7 @@ def lee_neuron_scan(
         O(T); the backward pass keeps only the spikes (as booleans) and the per-neuron factor.
     """
     check_neuron_input(x, "x")
+    x = full_precision(x)
     check_lee_params(params)
     v0 = torch.zeros_like(x[0]) if state is None else state.v
     if v0.shape != x.shape[1:]:

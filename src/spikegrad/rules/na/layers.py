@@ -17,7 +17,7 @@ from spikegrad.rules.na.function import na_lif, surrogate_lif
 from spikegrad.rules.na.modes import Faithful, LayerRescaling, NARule, Paper
 from spikegrad.rules.na.neighbours import Resimulation
 from spikegrad.rules.na.neuron import NAParameters, NAState, na_forward, synaptic_trace
-from spikegrad.types import check_neuron_input, check_time_first
+from spikegrad.types import check_neuron_input, check_time_first, full_precision
 
 NAGradient = Faithful | Paper | SpikeEstimator
 """How a :class:`NALIF` layer is trained: an NA mode, or a surrogate derivative for plain BPTT."""
@@ -74,6 +74,7 @@ class NALIF(SpikingLayer):
 
     def forward(self, x: torch.Tensor, state: NAState | None = None) -> tuple[torch.Tensor, NAState]:
         check_neuron_input(x, "NALIF input")
+        x = full_precision(x)
         if self.recording:  # the output is the trace: the spikes and membrane are simulated again, for the record
             forward = na_forward(x.detach(), self.params, None if state is None else NAState(*(s.detach() for s in state)))
             self.keep(forward.spikes, forward.membrane)

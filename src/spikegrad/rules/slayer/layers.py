@@ -26,7 +26,7 @@ from spikegrad.nn.delay import AxonalDelay
 from spikegrad.nn.synapses import Conv2d, Dense, SumPool2d
 from spikegrad.rules.slayer.spike import slayer_spike
 from spikegrad.rules.slayer.srm import SRMParameters
-from spikegrad.types import check_neuron_input, check_time_first
+from spikegrad.types import check_neuron_input, check_time_first, full_precision
 
 DENSE_WEIGHT_SCALE = 10.0  # slayerPytorch's default weightScale for dense layers
 CONV_WEIGHT_SCALE = 100.0  # ... and for conv layers
@@ -89,6 +89,7 @@ class SRMNeuron(SpikingLayer):
 
     def forward(self, x: torch.Tensor, state: SRMState | None = None) -> tuple[torch.Tensor, SRMState]:
         check_neuron_input(x, "SRMNeuron input")
+        x = full_precision(x)
         history = self.params.srm_kernel.length - 1
         if state is None:
             u, pending = psp(x, self.params.srm_kernel, self.method), None

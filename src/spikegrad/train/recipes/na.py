@@ -279,5 +279,6 @@ register(Recipe(
     defaults=RunConfig(recipe="na-fit", settings=NAFitSettings(steps=30), method="na", epochs=10, lr=0.01,
                        optimizer="adam"),
     methods=("na", "bptt", "slayer"), build=_fit_experiment, needs_data=False,
-    unused={"batch_size": "every trial is presented at once", "eval_batch_size": "every trial is simulated at once"},
+    unused={"batch_size": "every trial is presented at once", "eval_batch_size": "every trial is simulated at once",
+            "amp": "spike-train problems are simulated in full precision (spike times are the result)"},
 ))

@@ -51,7 +51,8 @@ from spikegrad.train.spike_train import (
 
 DT_MS = 0.1
 WHOLE_PROBLEM = {"batch_size": "the whole problem is presented at once, one update per epoch",
-                 "eval_batch_size": "the whole problem is simulated at once"}
+                 "eval_batch_size": "the whole problem is simulated at once",
+                 "amp": "spike-train problems are simulated in full precision (spike times are the result)"}
 
 
 @dataclasses.dataclass(frozen=True)
