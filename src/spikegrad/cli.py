@@ -48,6 +48,7 @@ def train(
     set_: list[str] = typer.Option([], "--set", help="override a setting or run option: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace the run already in --out (default: refuse)"),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="also log every epoch to <run>/tensorboard (extra)"),
     release_memory: bool = typer.Option(False, "--release-memory", help=RELEASE_MEMORY_HELP),
 ) -> None:
     """Train a recipe and write a run directory (config, metrics.csv, checkpoint, plots, summary.json)."""
@@ -72,7 +73,7 @@ def train(
             config = get_recipe(recipe).configure(overrides)
             run_dir = out or Path("runs") / f"{config.recipe}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
         console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on {config.device} -> {run_dir}")
-        trainer = Trainer(build_experiment(config), run_dir, console)
+        trainer = Trainer(build_experiment(config), run_dir, console, tensorboard=tensorboard)
         summary = trainer.fit(resume=resume is not None, overwrite=overwrite)
         trainer.print_summary(summary)
     except SpikegradError as err:

@@ -90,3 +90,16 @@ def test_every_epoch_draws_its_own_randomness():
     # hand values of (seed * 100003 + epoch) mod (2^63 - 1)
     assert [epoch_seed(3, epoch) for epoch in range(3)] == [300009, 300010, 300011]
     assert epoch_seed(2**62, 1) == (2**62 * 100_003 + 1) % (2**63 - 1)
+
+
+def test_tensorboard_logs_every_epoch_row(tmp_path):
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed (pip install 'spikegrad[tensorboard]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    trainer = Trainer(build_experiment(_config(epochs="2")), tmp_path, tensorboard=True)
+    trainer.fit()
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+    assert {"train_loss", "test_accuracy", "lr"} <= set(events.Tags()["scalars"])
+    logged = [(event.step, event.value) for event in events.Scalars("test_accuracy")]
+    assert logged == [(row["epoch"], pytest.approx(row["test_accuracy"])) for row in trainer.history]

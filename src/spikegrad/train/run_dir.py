@@ -14,7 +14,7 @@ from spikegrad.errors import ConfigError
 RUN_FILES = ("config.yaml", "metrics.csv", "checkpoint.pt", "model.safetensors", "curves.png", "raster.png",
              "summary.json")
 """The files :class:`~spikegrad.train.Trainer` writes; ``eval-*.json`` and ``activity*`` come from later commands."""
-_LATER_FILES = ("eval-*.json", "activity*", ".*.tmp")
+_LATER_FILES = ("eval-*.json", "activity*", ".*.tmp", "tensorboard/events.out.tfevents.*")
 
 
 def prepare_run_dir(run_dir: Path, overwrite: bool = False, option: str = "--out") -> None:

@@ -50,6 +50,7 @@ from spikegrad.train.config import RunConfig, read_config, save_config
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.optim import build_optimizer, build_schedule
 from spikegrad.train.run_dir import prepare_run_dir
+from spikegrad.train.tensorboard import TensorBoardLog
 
 _EVAL_STREAM = 1_000_003  # offset giving evaluation its own fixed random stream
 
@@ -75,8 +76,11 @@ def peak_memory_mb(device: torch.device) -> float:
 class Trainer:
     """Runs an :class:`Experiment` for ``config.epochs`` epochs in ``run_dir``."""
 
-    def __init__(self, experiment: Experiment, run_dir: Path, console: Console | None = None):
+    def __init__(self, experiment: Experiment, run_dir: Path, console: Console | None = None,
+                 tensorboard: bool = False):
         self.experiment, self.config = experiment, experiment.config
+        self.tensorboard = tensorboard
+        self._log: TensorBoardLog | None = None
         self.run_dir = Path(run_dir)
         self.console = console or Console(stderr=True)
         self.optimizer = build_optimizer(self.config, experiment.parameter_groups())
@@ -151,6 +155,7 @@ class Trainer:
         else:
             prepare_run_dir(self.run_dir, overwrite)
             save_config(self.config, self.run_dir / "config.yaml")
+        self._log = TensorBoardLog(self.run_dir) if self.tensorboard else None
         torch.manual_seed(self.config.seed)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
@@ -161,6 +166,8 @@ class Trainer:
                 if self.experiment.finished(self.history):
                     self.console.print(f"goal reached: stopped after epoch {epoch + 1}")
                     break
+        if self._log is not None:
+            self._log.close()
         summary = self._summary()
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         self._plots()
@@ -192,6 +199,8 @@ class Trainer:
         save_checkpoint(self.run_dir, self._state())
         save_weights(self.run_dir, self.experiment.model.state_dict(), len(self.history))
         self._write_metrics()
+        if self._log is not None:
+            self._log.epoch(row)
         shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_seconds"))
         self.console.print(f"epoch {epoch + 1}/{self.config.epochs}  {shown}  ({seconds:.1f} s)")
 
