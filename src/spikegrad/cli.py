@@ -58,8 +58,8 @@ def train(
 
     run_dir = resume
     try:
-        given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device, "amp": amp,
-                 "data_dir": str(data_dir) if data_dir is not None else None}
+        given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
+                 "amp": amp, "data_dir": str(data_dir) if data_dir is not None else None}
         overrides = {k: v for k, v in given.items() if v is not None}
         overrides.update(parse_set_options(set_))
         if resume is not None:

@@ -21,7 +21,8 @@ class TensorBoardLog:
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            raise ConfigError("--tensorboard", "needs the tensorboard package: pip install 'spikegrad[tensorboard]'") from None
+            raise ConfigError("--tensorboard",
+                              "needs the tensorboard package: pip install 'spikegrad[tensorboard]'") from None
         self.writer = SummaryWriter(log_dir=str(Path(run_dir) / LOG_DIR))
 
     def epoch(self, row: dict[str, float]) -> None:
