@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 import pytest
 import scipy.io
+import torch
 
 from spikegrad.rules.lee.plugin import Lee
 from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe
@@ -64,8 +65,12 @@ def test_cifar_recipes_on_official_python_batches(tmp_path, recipe):
 @pytest.mark.parametrize("recipe", ["lee-cifar10-vgg9", "lee-cifar10-resnet11"])
 def test_cifar_recipes_on_the_real_png_images(shared_data, tmp_path, recipe):
     config = apply_overrides(get_recipe(recipe).defaults, {"data_dir": str(shared_data / "cifar10"), **TINY})
-    summary = Trainer(build_experiment(config), tmp_path).fit()
+    experiment = build_experiment(config)
+    before = {k: v.clone() for k, v in experiment.model.state_dict().items()}
+    summary = Trainer(experiment, tmp_path).fit()
     assert summary["epochs"] == 1 and 0.0 <= summary["test_accuracy"] <= 1.0
+    assert np.isfinite(summary["final_train_loss"])
+    assert any(not torch.equal(v, before[k]) for k, v in experiment.model.state_dict().items())  # it trained
 
 
 @pytest.mark.parametrize("network", ["vgg7", "resnet7"])

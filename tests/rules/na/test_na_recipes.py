@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,10 +72,13 @@ def test_weight_clamp_is_applied_after_every_step(shared_data, tmp_path):
 def test_na_nmnist_runs_on_the_event_files(shared_data, tmp_path):
     config = _config("na-nmnist", data_dir=shared_data / "nmnist", epochs=1, train_limit=40, test_limit=20, steps=10)
     experiment = build_experiment(config)
+    before = {k: v.clone() for k, v in experiment.model.state_dict().items()}
     summary = Trainer(experiment, tmp_path).fit()
     inputs, labels = experiment.split("test")
     assert len(inputs) == 20 and inputs.shape == (10, 2, 34, 34) and len(labels) == 20
     assert inputs.counts().min() > 0 and 0.0 <= summary["test_accuracy"] <= 1.0
+    assert np.isfinite(summary["final_train_loss"])
+    assert any(not torch.equal(v, before[k]) for k, v in experiment.model.state_dict().items())  # it trained
 
 
 def test_na_cifar10_builds_and_steps_on_the_png_subset(shared_data, tmp_path):
