@@ -92,16 +92,25 @@ def test_every_byte_of_the_checkpoint_is_checked(finished_run, tmp_path):
             load_checkpoint(tmp_path)
 
 
+def _flips(data: bytes, every_bit_below: int):
+    """One flipped bit per byte (cycling the bit position), every bit of the first ``every_bit_below`` bytes."""
+    for index in range(len(data)):
+        for bit in range(8) if index < every_bit_below else (index % 8,):
+            flipped = bytearray(data)
+            flipped[index] ^= 1 << bit
+            yield index, bit, bytes(flipped)
+
+
 def test_every_byte_of_the_weights_file_is_checked(finished_run, tmp_path):
     data = (finished_run / WEIGHTS).read_bytes()
     tensors, epochs_done = read_weights(finished_run / WEIGHTS)
     assert epochs_done == 2 and tensors.keys() == load_file(finished_run / WEIGHTS).keys()
-    for index in range(len(data)):
-        flipped = bytearray(data)
-        flipped[index] ^= 1 << (index % 8)
-        (tmp_path / WEIGHTS).write_bytes(bytes(flipped))
+    header = 8 + int.from_bytes(data[:8], "little")  # length field + JSON header (names, shapes, metadata)
+    for index, bit, flipped in _flips(data, every_bit_below=header):
+        (tmp_path / WEIGHTS).write_bytes(flipped)
         with pytest.raises(CheckpointError):
             read_weights(tmp_path / WEIGHTS)
+            pytest.fail(f"byte {index}, bit {bit} of the weights file was not noticed")
 
 
 def test_a_flipped_checkpoint_stops_resume_and_eval_with_one_line(finished_run, tmp_path):

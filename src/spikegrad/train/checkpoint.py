@@ -10,7 +10,7 @@ A run directory holds two files of trained state:
     :func:`load_checkpoint`; ``torch.load`` alone does not read the container.
 ``model.safetensors``
     the model's weights alone, for ``eval``/``analyze``/``export`` and for other tools. Its metadata holds
-    ``epochs_done`` and ``sha256``, a digest of every tensor's name, dtype, shape and bytes.
+    ``epochs_done`` and ``sha256``, a digest of ``epochs_done`` and every tensor's name, dtype, shape and bytes.
 
 Every file is written to a temporary name in the same folder, flushed and renamed over the old one, so
 an interruption never leaves a half-written file. The checkpoint is written before the weights: a kill
@@ -131,9 +131,9 @@ def _check_finite(path: Path, value: Any, where: str) -> None:
 
 
 # -- model.safetensors ----------------------------------------------------------------------------------
-def tensors_digest(tensors: Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 (hex) over every tensor's name, dtype, shape and bytes, in name order."""
-    digest = hashlib.sha256()
+def tensors_digest(tensors: Mapping[str, torch.Tensor], epochs_done: int) -> str:
+    """SHA-256 (hex) over ``epochs_done`` and every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256(f"epochs_done={epochs_done}\0".encode())
     for name in sorted(tensors):
         value = tensors[name].detach().cpu().contiguous()
         digest.update(f"{name}\0{value.dtype}\0{tuple(value.shape)}\0".encode())
@@ -145,7 +145,7 @@ def save_weights(run_dir: Path, weights: Mapping[str, torch.Tensor], epochs_done
     """Write ``weights`` (a state dict) with their digest and ``epochs_done`` as metadata, atomically."""
     path = Path(run_dir) / WEIGHTS
     tensors = {name: value.detach().cpu().contiguous() for name, value in weights.items()}
-    metadata = {"sha256": tensors_digest(tensors), "epochs_done": str(epochs_done)}
+    metadata = {"sha256": tensors_digest(tensors, epochs_done), "epochs_done": str(epochs_done)}
     _atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
     return path
 
@@ -160,10 +160,11 @@ def read_weights(path: Path) -> tuple[dict[str, torch.Tensor], int]:
         raise CheckpointError(f"{path}: not a valid safetensors file ({err})") from None
     if "sha256" not in metadata or not metadata.get("epochs_done", "").isdigit():
         raise CheckpointError(f"{path}: has no spikegrad checksum metadata (sha256, epochs_done)")
-    if tensors_digest(tensors) != metadata["sha256"]:
+    epochs_done = int(metadata["epochs_done"])
+    if tensors_digest(tensors, epochs_done) != metadata["sha256"]:
         raise CheckpointError(f"{path}: checksum mismatch: the file was altered or damaged after it was written")
     _check_finite(path, tensors, "weights")
-    return tensors, int(metadata["epochs_done"])
+    return tensors, epochs_done
 
 
 def load_weights(run_dir: Path, model: torch.nn.Module) -> None:
