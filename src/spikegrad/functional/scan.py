@@ -36,6 +36,7 @@ from spikegrad.functional.neuron import (
     neuron_forward,
 )
 from spikegrad.grad.base import SpikeEstimator
+from spikegrad.kernels import kernel_for
 from spikegrad.types import check_neuron_input, full_precision
 
 
@@ -124,11 +125,15 @@ def neuron_scan(
         :class:`NeuronOutput` with ``spikes`` and ``membrane`` (before reset) ``[T, B, ...]`` and the state
         after the last step. Scanning ``x[:k]`` and then ``x[k:]`` from the carried state gives exactly
         the same numbers as scanning ``x``, and the same as :func:`neuron_step` applied step by step.
+
+    Dispatch: the Triton kernel (:mod:`spikegrad.kernels.neuron_scan`) for supported CUDA calls, this
+    reference elsewhere (:func:`spikegrad.kernels.kernel_for`; force either with ``use_backend``).
     """
     check_neuron_input(x, "x")
     x = full_precision(x)
     if state is None:
         state = initial_state(params, x[0])
     check_state(params, state, x.shape[1:])
-    spikes, membrane, v, i = _NeuronScan.apply(x, state.v, state.i, params, estimator)
+    scan = kernel_for("neuron_scan", x, state.v, state.i, params, estimator) or _NeuronScan.apply
+    spikes, membrane, v, i = scan(x, state.v, state.i, params, estimator)
     return NeuronOutput(spikes, membrane, NeuronState(v, i if params.syn_decay is not None else None))

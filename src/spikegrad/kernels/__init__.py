@@ -1,0 +1,11 @@
+"""Kernels: the backend registry (:mod:`spikegrad.kernels.registry`) and the ops that have a Triton kernel.
+
+Each op's PyTorch reference in :mod:`spikegrad.functional` is its specification; the kernel modules named
+here are imported only when a call dispatches to them, so Triton is needed only where it runs.
+"""
+
+from spikegrad.kernels.registry import Backend, current_backend, kernel_for, register, use_backend
+
+register("neuron_scan", "spikegrad.kernels.neuron_scan")
+
+__all__ = ["Backend", "current_backend", "kernel_for", "register", "use_backend"]
