@@ -162,3 +162,16 @@ def test_unsupported_calls_raise_when_forced_and_fall_back_otherwise():
     with use_backend("auto"):  # CPU tensors: the reference, whatever the estimator
         out = neuron_scan(x, params, Smooth(ATan()))
     assert out.spikes.grad_fn is None or "NeuronScan" in type(out.spikes.grad_fn).__name__
+
+
+def test_the_custom_ops_pass_opcheck():
+    """Schema, fake (meta) implementations, autograd registration and AOT dispatch of both custom ops."""
+    from spikegrad.kernels.neuron_scan import neuron_scan_backward_op, neuron_scan_op
+
+    x, v0, i0 = torch.randn(4, 3, 5), torch.rand(3, 5), torch.randn(3, 5)
+    x, v0, i0 = (t.requires_grad_() for t in (x, v0, i0))
+    torch.library.opcheck(neuron_scan_op, (x, v0, i0, 1.0, 0.9, 0.5, 0, False, False, 1, 1.5, 4.7))
+    torch.library.opcheck(neuron_scan_op, (x, v0, None, 1.0, 0.9, None, 1, True, True, 0, 25.0, 0.0))
+    h, g = torch.randn(4, 3, 5), torch.randn(4, 3, 5)
+    torch.library.opcheck(neuron_scan_backward_op, (h, g, None, torch.randn(3, 5), None, 1.0, 0.9, None, 1, True,
+                                                    False, 0, 25.0, 0.0))
