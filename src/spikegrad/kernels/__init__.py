@@ -7,5 +7,6 @@ here are imported only when a call dispatches to them, so Triton is needed only 
 from spikegrad.kernels.registry import Backend, current_backend, kernel_for, register, use_backend
 
 register("neuron_scan", "spikegrad.kernels.neuron_scan")
+register("alpha_recursion", "spikegrad.kernels.alpha_recursion")
 
 __all__ = ["Backend", "current_backend", "kernel_for", "register", "use_backend"]
