@@ -3,12 +3,13 @@ benchmark network against SpikingJelly 2.0.0's Triton backend; one results file 
 
 Sections (each a group of table rows, each row with a target and PASS / FAIL / INFO / SKIP and a reason):
 
-1. parity: the Triton neuron scan against the reference scan on the same device, forward and backward,
-   for every neuron type x reset mode x detach_reset x strict (estimators cycled) and every estimator,
-   at ``[T=100, B=64, 1024]`` and the odd ``[37, 5, 999]`` (toy: ``[4, 3, 7]``, ``[3, 2, 130]``). A neuron
+1. parity: the Triton kernels against their references on the same device, forward and backward: the
+   neuron scan for every neuron type x reset mode x detach_reset x strict (estimators cycled) and every
+   estimator, at ``[T=100, B=64, 1024]`` and the odd ``[37, 5, 999]`` (toy: ``[4, 3, 7]``, ``[3, 2, 130]``). A neuron
    whose spike train differs (a threshold hit decided differently at float32 rounding) is counted and
    excluded from the membrane/gradient comparison of that neuron; PASS needs >= 99.9 % identical
-   trains and the rest within 1e-5 of the reference's largest magnitude (per output).
+   trains and the rest within 1e-5 of the reference's largest magnitude (per output). The PSP filter and
+   its adjoint (alpha kernels with tau = 2 and 10 steps) within the same bound.
 2. rules: one epoch of the ``digits`` recipe limited to one batch for bptt, slayer, lee and na, and one epoch
    of ``normad-xor``, on the device with the default (automatic) backend; one epoch of ``mnist-mlp`` when
    ``--mnist-dir`` names an MNIST folder.
@@ -118,7 +119,33 @@ def parity_rows(device, mode):
     rows.append(row("parity", f"neuron_scan kernel vs reference, {len(cases)} configs x {len(PARITY_SHAPES[mode])} shapes",
                     f"identical trains >= {worst_identical:.5f}, max error {worst_error:.1e} ({seconds:.1f} s)",
                     ">= 0.999 identical, error <= 1e-5 of max |ref|", status, "; ".join(failures[:3])))
-    return rows
+    return rows + [psp_parity_row(device, mode)]
+
+
+def psp_parity_row(device, mode):
+    """The PSP filter and its adjoint (IIR, SLAYER's alpha kernels), forward and gradient, kernel vs reference."""
+    import torch
+
+    from spikegrad.functional.alpha_kernel import AlphaKernel
+    from spikegrad.functional.psp import psp, psp_adjoint
+    from spikegrad.kernels import use_backend
+
+    worst = 0.0
+    for shape in PARITY_SHAPES[mode]:
+        gen = torch.Generator(device=device).manual_seed(shape[0])
+        x = (torch.rand(shape, generator=gen, device=device) < 0.1) * torch.randn(shape, generator=gen, device=device)
+        g = torch.randn(shape, generator=gen, device=device)
+        for op, kernel in itertools.product((psp, psp_adjoint), (AlphaKernel(tau=2.0, ts=1.0), AlphaKernel(tau=10.0, ts=1.0))):
+            outputs = []
+            for backend in ("reference", "triton"):
+                leaf = x.clone().requires_grad_()
+                with use_backend(backend):
+                    y = op(leaf, kernel)
+                    outputs.append((y.detach(), torch.autograd.grad((y * g).sum(), leaf)[0]))
+            worst = max(worst, *(float((k - r).abs().max() / r.abs().max().clamp_min(1e-6))
+                                 for k, r in zip(outputs[1], outputs[0])))
+    return row("parity", "psp / psp_adjoint kernel vs reference (forward and gradient)", f"max error {worst:.1e}",
+               "<= 1e-5 of max |ref|", "PASS" if worst <= 1e-5 else "FAIL")
 
 
 # ------------------------------------------------------------------------------------------------- rules
