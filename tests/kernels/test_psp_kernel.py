@@ -48,3 +48,9 @@ def test_filter_and_gradient_match_the_reference(op, kernel):
     assert ker_y.isfinite().all() and ker_grad.isfinite().all()
     torch.testing.assert_close(ker_y, ref_y, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(ker_grad, ref_grad, rtol=1e-5, atol=1e-6)
+
+
+def test_the_custom_op_passes_opcheck():
+    from spikegrad.kernels.alpha_recursion import alpha_recursion_op
+
+    torch.library.opcheck(alpha_recursion_op, (torch.randn(6, 2, 3), 0.7, True))
