@@ -9,7 +9,8 @@ Sections (each a group of table rows, each row with a target and PASS / FAIL / I
    whose spike train differs (a threshold hit decided differently at float32 rounding) is counted and
    excluded from the membrane/gradient comparison of that neuron; PASS needs >= 99.9 % identical
    trains and the rest within 1e-5 of the reference's largest magnitude (per output). The PSP filter and
-   its adjoint (alpha kernels with tau = 2 and 10 steps) within the same bound.
+   its adjoint (alpha kernels with tau = 2 and 10 steps) and the axonal delay's gradient to the delays
+   within the same bound; the delay's shift and input gradient exactly.
 2. rules: one epoch of the ``digits`` recipe limited to one batch for bptt, slayer, lee and na, and one epoch
    of ``normad-xor``, on the device with the default (automatic) backend; one epoch of ``mnist-mlp`` when
    ``--mnist-dir`` names an MNIST folder.
@@ -119,7 +120,7 @@ def parity_rows(device, mode):
     rows.append(row("parity", f"neuron_scan kernel vs reference, {len(cases)} configs x {len(PARITY_SHAPES[mode])} shapes",
                     f"identical trains >= {worst_identical:.5f}, max error {worst_error:.1e} ({seconds:.1f} s)",
                     ">= 0.999 identical, error <= 1e-5 of max |ref|", status, "; ".join(failures[:3])))
-    return rows + [psp_parity_row(device, mode)]
+    return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode)]
 
 
 def psp_parity_row(device, mode):
@@ -146,6 +147,32 @@ def psp_parity_row(device, mode):
                                  for k, r in zip(outputs[1], outputs[0])))
     return row("parity", "psp / psp_adjoint kernel vs reference (forward and gradient)", f"max error {worst:.1e}",
                "<= 1e-5 of max |ref|", "PASS" if worst <= 1e-5 else "FAIL")
+
+
+def delay_parity_row(device, mode):
+    """The axonal delay: shift (exact) and the gradients to the input (exact) and to the delays, kernel vs reference."""
+    import torch
+
+    from spikegrad.functional.delay import axonal_delay
+    from spikegrad.kernels import use_backend
+
+    worst, exact = 0.0, True
+    for shape in PARITY_SHAPES[mode]:
+        gen = torch.Generator(device=device).manual_seed(shape[0])
+        x, g = (torch.randn(shape, generator=gen, device=device) for _ in range(2))
+        delay = torch.rand(shape[2:], generator=gen, device=device) * shape[0] / 2
+        outputs = []
+        for backend in ("reference", "triton"):
+            leaf, d = x.clone().requires_grad_(), delay.clone().requires_grad_()
+            with use_backend(backend):
+                y = axonal_delay(leaf, d, 1.0)
+                outputs.append((y.detach(), *torch.autograd.grad((y * g).sum(), (leaf, d))))
+        (ref_y, ref_gx, ref_gd), (ker_y, ker_gx, ker_gd) = outputs
+        exact &= bool(torch.equal(ker_y, ref_y) and torch.equal(ker_gx, ref_gx))
+        worst = max(worst, float((ker_gd - ref_gd).abs().max() / ref_gd.abs().max().clamp_min(1e-6)))
+    return row("parity", "axonal_delay kernel vs reference (shift, input and delay gradients)",
+               f"shift and input gradient {'exact' if exact else 'DIFFER'}; delay gradient error {worst:.1e}",
+               "exact; <= 1e-5 of max |ref|", "PASS" if exact and worst <= 1e-5 else "FAIL")
 
 
 # ------------------------------------------------------------------------------------------------- rules
