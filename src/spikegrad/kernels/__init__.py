@@ -9,5 +9,6 @@ from spikegrad.kernels.registry import Backend, current_backend, kernel_for, reg
 register("neuron_scan", "spikegrad.kernels.neuron_scan")
 register("alpha_recursion", "spikegrad.kernels.alpha_recursion")
 register("axonal_delay", "spikegrad.kernels.axonal_delay")
+register("srm_spike", "spikegrad.kernels.srm_spike")
 
 __all__ = ["Backend", "current_backend", "kernel_for", "register", "use_backend"]
