@@ -10,7 +10,7 @@ Sections (each a group of table rows, each row with a target and PASS / FAIL / I
    excluded from the membrane/gradient comparison of that neuron; PASS needs >= 99.9 % identical
    trains and the rest within 1e-5 of the reference's largest magnitude (per output). The PSP filter and
    its adjoint (alpha kernels with tau = 2 and 10 steps) and the axonal delay's gradient to the delays
-   within the same bound; the delay's shift and input gradient exactly.
+   within the same bound; the delay's shift and input gradient exactly; SLAYER's spike function as the scan.
 2. rules: one epoch of the ``digits`` recipe limited to one batch for bptt, slayer, lee and na, and one epoch
    of ``normad-xor``, on the device with the default (automatic) backend; one epoch of ``mnist-mlp`` when
    ``--mnist-dir`` names an MNIST folder.
@@ -120,7 +120,7 @@ def parity_rows(device, mode):
     rows.append(row("parity", f"neuron_scan kernel vs reference, {len(cases)} configs x {len(PARITY_SHAPES[mode])} shapes",
                     f"identical trains >= {worst_identical:.5f}, max error {worst_error:.1e} ({seconds:.1f} s)",
                     ">= 0.999 identical, error <= 1e-5 of max |ref|", status, "; ".join(failures[:3])))
-    return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode)]
+    return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode), srm_parity_row(device, mode)]
 
 
 def psp_parity_row(device, mode):
@@ -173,6 +173,37 @@ def delay_parity_row(device, mode):
     return row("parity", "axonal_delay kernel vs reference (shift, input and delay gradients)",
                f"shift and input gradient {'exact' if exact else 'DIFFER'}; delay gradient error {worst:.1e}",
                "exact; <= 1e-5 of max |ref|", "PASS" if exact and worst <= 1e-5 else "FAIL")
+
+
+def srm_parity_row(device, mode):
+    """SLAYER's spike function (threshold scan with refractory response): spikes, membrane, carried responses
+    and the input gradient, kernel vs reference, with SLAYER's PDF."""
+    import torch
+
+    from spikegrad.kernels import use_backend
+    from spikegrad.rules.slayer.spike import slayer_spike
+    from spikegrad.rules.slayer.srm import SRMParameters
+
+    params = SRMParameters(theta=10.0, tau_ref=2.0)
+    worst, identical = 0.0, 1.0
+    for shape in PARITY_SHAPES[mode]:
+        gen = torch.Generator(device=device).manual_seed(shape[0])
+        u, g = torch.randn(shape, generator=gen, device=device) * 15.0, torch.randn(shape, generator=gen, device=device)
+        outputs = []
+        for backend in ("reference", "triton"):
+            leaf = u.clone().requires_grad_()
+            with use_backend(backend):
+                out = slayer_spike(leaf, params)
+                outputs.append((out.spikes.detach(), out.membrane, out.pending,
+                                torch.autograd.grad((out.spikes * g).sum(), leaf)[0]))
+        ref, ker = outputs
+        same = (ker[0] == ref[0]).flatten(1).all(0)
+        identical = min(identical, float(same.float().mean()))
+        worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
+                             for k, r in zip(ker[1:], ref[1:])))
+    return row("parity", "srm_spike kernel vs reference (spikes, membrane, pending, gradient)",
+               f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
+               "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
 
 
 # ------------------------------------------------------------------------------------------------- rules

@@ -129,6 +129,8 @@ def supports(x: torch.Tensor, delay: torch.Tensor, ts: float) -> str | None:
         return "input and delay are on different devices"
     if x[0].numel() == 0:
         return "no neurons (an empty feature axis)"
+    if x.shape[0] > 65535:  # the shift's grid has one program row per time step (CUDA's grid limit in y)
+        return f"at most 65535 time steps, got {x.shape[0]}"
     return None
 
 
