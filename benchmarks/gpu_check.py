@@ -232,7 +232,7 @@ def rule_rows(device, mode, mnist_dir):
             finite = math.isfinite(summary["final_train_loss"])
             rows.append(row("rules", name, f"loss {summary['final_train_loss']:.4g}, {seconds:.2f} s on {device}",
                             "runs, finite loss", "PASS" if finite else "FAIL"))
-        except Exception as error:  # a device bug in any rule is a finding of this check, not a crash of it
+        except Exception as error:  # noqa: BLE001  (a device bug in any rule is a finding of this check, not a crash)
             rows.append(row("rules", name, f"{type(error).__name__}: {error}"[:300], "runs, finite loss", "FAIL"))
     if mnist_dir is None:
         rows.append(row("rules", "mnist-mlp bptt: one epoch", "-", "runs, finite loss", "SKIP",
@@ -362,7 +362,7 @@ def benchmark_rows(device, mode, skip_spikingjelly):
     if sj_reason is None:
         try:
             spikingjelly_net(8, workload(1, 1, 8, device)[0], device)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001  (any import or setup failure: its rows say why)
             sj_reason = f"SpikingJelly not importable: {type(error).__name__}: {error}"[:200]
     rows, results = [], {}
     for batch, steps in SIZES[mode]:

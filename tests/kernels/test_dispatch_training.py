@@ -65,7 +65,7 @@ def test_a_training_step_matches_the_reference(name):
     torch.testing.assert_close(ker_loss, ref_loss, rtol=1e-6, atol=1e-6)
     changed = 0
     for (param, ref), (_, ker) in zip(ref_net.named_parameters(), ker_net.named_parameters()):
-        torch.testing.assert_close(ker.grad, ref.grad, rtol=1e-4, atol=1e-6, msg=lambda m: f"{param}.grad: {m}")
-        torch.testing.assert_close(ker, ref, rtol=1e-5, atol=1e-6, msg=lambda m: f"{param}: {m}")
+        torch.testing.assert_close(ker.grad, ref.grad, rtol=1e-4, atol=1e-6, msg=lambda m, p=param: f"{p}.grad: {m}")
+        torch.testing.assert_close(ker, ref, rtol=1e-5, atol=1e-6, msg=lambda m, p=param: f"{p}: {m}")
         changed += int(ref.grad.abs().sum() > 0)
     assert changed == len(list(ref_net.parameters()))  # every layer received a gradient: the test has teeth

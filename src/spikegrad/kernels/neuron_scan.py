@@ -187,7 +187,7 @@ def _setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
 
 def _backward(ctx: Any, g_spikes, g_membrane, g_v, g_i):
     (membrane,) = ctx.saved_tensors
-    threshold, beta, alpha = ctx.config[:3]
+    alpha = ctx.config[2]
     grad_x, grad_v0, grad_i0 = neuron_scan_backward_op(membrane, g_spikes, g_membrane, g_v, g_i, *ctx.config)
     return (grad_x, grad_v0, grad_i0 if alpha is not None else None) + (None,) * len(ctx.config)
 
