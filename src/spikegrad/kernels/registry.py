@@ -5,7 +5,8 @@ registered for an op by naming the module that implements it; the module is impo
 ``import spikegrad`` never imports Triton) and provides
 
 - ``supports(x, *args) -> str | None``: why the kernel cannot run this call (a sentence), or None;
-- ``apply(x, *args)``: the kernel, with the reference's signature and outputs, differentiable.
+- ``apply(x, *args)``: the kernel, with the reference's signature and outputs, differentiable;
+- ``INTERPRETED``: whether its kernels were built for Triton's interpreter (CPU tensors).
 
 :func:`kernel_for` is the dispatch point. Under :attr:`Backend.AUTO` (the default) it returns the kernel for
 CUDA tensors when Triton imports and the call is supported, else None (the caller runs the reference).
