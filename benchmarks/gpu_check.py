@@ -44,6 +44,8 @@ import time
 import zlib
 from pathlib import Path
 
+from bench_lif_mlp_cpu import load_linears  # the same three-layer workload's weight loading
+
 ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"full": [(64, 100), (64, 500), (256, 1000)], "toy": [(2, 4), (2, 8), (3, 12)]}
 PARITY_SHAPES = {"full": [(100, 64, 1024), (37, 5, 999)], "toy": [(4, 3, 7), (3, 2, 130)]}
@@ -261,17 +263,6 @@ def workload(batch, steps, width, device, seed=1234):
     return weights, x, labels
 
 
-def load(linears, weights):
-    import torch
-
-    with torch.no_grad():
-        linears[0].weight.copy_(weights["w1"])
-        linears[1].weight.copy_(weights["w2"])
-        linears[1].bias.copy_(weights["b2"])
-        linears[2].weight.copy_(weights["w3"])
-        linears[2].bias.copy_(weights["b3"])
-
-
 def spikegrad_net(width, weights, device):
     from spikegrad.functional import LIFParameters, Reset
     from spikegrad.grad import ATan
@@ -281,7 +272,7 @@ def spikegrad_net(width, weights, device):
     net = SNNSequential(Dense(width, width, bias=False), SpikingNeuron(params, ATan()), Dense(width, width),
                         SpikingNeuron(params, ATan()), Dense(width, N_OUT)).to(device)
     linears = [net[0], net[2], net[4]]
-    load(linears, weights)
+    load_linears(linears, weights)
     return (lambda x: net(x)[0].sum(0)), linears
 
 
@@ -298,7 +289,7 @@ def spikingjelly_net(width, weights, device):
                               layer.Linear(width, width, step_mode="m"), lif(),
                               layer.Linear(width, N_OUT, step_mode="m")).to(device)
     linears = [net[0], net[2], net[4]]
-    load(linears, weights)
+    load_linears(linears, weights)
 
     def run(x):
         functional.reset_net(net)
