@@ -59,6 +59,7 @@ import torch
 
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.functional.neuron import NeuronParameters, NeuronState, Reset, neuron_forward
+from spikegrad.kernels import kernel_for
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
 from spikegrad.types import check_neuron_input, full_precision
 
@@ -157,6 +158,11 @@ def lee_neuron_scan(
     Returns:
         :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]`` and the final state. Time and memory are
         O(T); the backward pass keeps only the spikes (as booleans) and the per-neuron factor.
+
+    Dispatch: the Triton kernel (:mod:`spikegrad.kernels.lee_scan`) for supported CUDA calls, this reference
+    elsewhere (:func:`spikegrad.kernels.kernel_for`). The kernel computes the factor of
+    :class:`~spikegrad.rules.lee.derivative.LeakCorrectedDerivative` itself, so another factor (a subclass)
+    runs the reference.
     """
     check_neuron_input(x, "x")
     x = full_precision(x)
@@ -164,7 +170,15 @@ def lee_neuron_scan(
     v0 = torch.zeros_like(x[0]) if state is None else state.v
     if v0.shape != x.shape[1:]:
         raise ShapeError("state.v", f"{list(x.shape[1:])} (one time step of the input)", tuple(v0.shape))
-    spikes, v = _LeeNeuronScan.apply(x, v0, params, derivative, LeeGradientPath.parse(path))
+    path = LeeGradientPath.parse(path)
+    exact = type(derivative) is LeakCorrectedDerivative  # the formula the kernel computes, not a subclass's
+    factor = (derivative.leak, derivative.threshold, derivative.eps) if exact else None
+    rate = path is LeeGradientPath.RATE
+    kernel = kernel_for("lee_scan", x, v0, params, factor, rate)
+    if kernel is not None:
+        spikes, v = kernel(x, v0, params, factor, rate)
+    else:
+        spikes, v = _LeeNeuronScan.apply(x, v0, params, derivative, path)
     return LeeScanOutput(spikes, NeuronState(v))
 
 
