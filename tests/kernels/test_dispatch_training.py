@@ -1,11 +1,16 @@
 """Dispatch end to end: with the kernels forced on (Triton's interpreter), a whole training step gives the
-reference's numbers to float32 rounding, for a shared-neuron network of the ``bptt`` rule (the neuron scan) and
-an SRM network of the ``slayer`` rule with learnable delays (the PSP filter, the SRM spike, the axonal delay)."""
+reference's numbers to float32 rounding, for a shared-neuron network of the ``bptt`` rule (the neuron scan),
+an SRM network of the ``slayer`` rule with learnable delays (the PSP filter, the SRM spike, the axonal delay)
+and Lee's LeNet with either gradient path (Lee's scan, spiking pooling included)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import pytest
 import torch
+from torch import nn
 
 from spikegrad.functional import CUBAParameters, LIFParameters, Reset
 from spikegrad.functional.psp import FilterMethod
@@ -15,6 +20,9 @@ from spikegrad.nn import AxonalDelay
 from spikegrad.nn.sequential import SNNSequential
 from spikegrad.nn.spec import NeuronSpec, Role
 from spikegrad.nn.synapses import Dense
+from spikegrad.rules.lee.layers import LeeLayerConfig
+from spikegrad.rules.lee.loss import lee_mse_loss
+from spikegrad.rules.lee.nets import lee_lenet
 from spikegrad.rules.registry import rule_type
 from spikegrad.rules.slayer.layers import SLAYERBlock, SRMSpec, slayer_dense
 from spikegrad.rules.slayer.srm import SRMParameters
@@ -39,29 +47,60 @@ def _slayer_network() -> SNNSequential:
                          SLAYERBlock(slayer_dense(17, 5), rule.layer(srm)))
 
 
-NETWORKS = {"bptt": (_bptt_network, "spikegrad_neuron_scan"), "slayer-srm": (_slayer_network, "spikegrad_srm_spike")}
+def _lee_network(gradient: str) -> Callable[[], nn.Module]:
+    return lambda: lee_lenet(LeeLayerConfig(gradient=gradient), image_size=8, classes=5)
 
 
-def _train_step(name: str, backend: str, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, SNNSequential, str]:
+class Case(NamedTuple):
+    """A network, the shape of its input ``[T, B, ...]`` (B = 6), its loss and the custom op it must run."""
+
+    build: Callable[[], nn.Module]
+    input_shape: tuple[int, ...]
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    op: str
+
+
+NETWORKS = {
+    "bptt": Case(_bptt_network, (12, 6, 11), rate_cross_entropy, "spikegrad_neuron_scan"),
+    "slayer-srm": Case(_slayer_network, (12, 6, 11), rate_cross_entropy, "spikegrad_srm_spike"),
+    "lee-code": Case(_lee_network("code"), (12, 6, 1, 8, 8), lee_mse_loss, "spikegrad_lee_scan"),
+    "lee-rate": Case(_lee_network("rate"), (12, 6, 1, 8, 8), lee_mse_loss, "spikegrad_lee_scan"),
+}
+
+
+def _graph_ops(output: torch.Tensor) -> set[str]:
+    """The class names of every node of ``output``'s autograd graph."""
+    seen, stack = set(), [output.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            stack += [next_node for next_node, _ in node.next_functions]
+    return {type(node).__name__ for node in seen}
+
+
+def _train_step(name: str, backend: str, x: torch.Tensor,
+                labels: torch.Tensor) -> tuple[torch.Tensor, nn.Module, set[str]]:
     torch.manual_seed(3)
-    net = NETWORKS[name][0]()
+    net = NETWORKS[name].build()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
     with use_backend(backend):
-        spikes, _ = net(x)
-        loss = rate_cross_entropy(spikes, labels)
+        output, _ = net(x)
+        loss = NETWORKS[name].loss(output, labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return loss.detach(), net, type(spikes.grad_fn).__name__
+    return loss.detach(), net, _graph_ops(output)
 
 
 @pytest.mark.parametrize("name", NETWORKS)
 def test_a_training_step_matches_the_reference(name):
-    x = (torch.rand(12, 6, 11) < 0.3).float()
+    x = (torch.rand(NETWORKS[name].input_shape) < 0.3).float()
     labels = torch.randint(0, 5, (6,))
-    ref_loss, ref_net, ref_op = _train_step(name, "reference", x, labels)
-    ker_loss, ker_net, ker_op = _train_step(name, "triton", x, labels)
-    assert "spikegrad" not in ref_op and NETWORKS[name][1] in ker_op  # each ran where it should
+    ref_loss, ref_net, ref_ops = _train_step(name, "reference", x, labels)
+    ker_loss, ker_net, ker_ops = _train_step(name, "triton", x, labels)
+    assert not [op for op in ref_ops if "spikegrad" in op]  # each ran where it should
+    assert [op for op in ker_ops if NETWORKS[name].op in op]
     torch.testing.assert_close(ker_loss, ref_loss, rtol=1e-6, atol=1e-6)
     changed = 0
     for (param, ref), (_, ker) in zip(ref_net.named_parameters(), ker_net.named_parameters()):
