@@ -10,7 +10,8 @@ Sections (each a group of table rows, each row with a target and PASS / FAIL / I
    excluded from the membrane/gradient comparison of that neuron; PASS needs >= 99.9 % identical
    trains and the rest within 1e-5 of the reference's largest magnitude (per output). The PSP filter and
    its adjoint (alpha kernels with tau = 2 and 10 steps) and the axonal delay's gradient to the delays
-   within the same bound; the delay's shift and input gradient exactly; SLAYER's spike function as the scan.
+   within the same bound; the delay's shift and input gradient exactly; SLAYER's spike function and Lee's scan
+   (both gradient paths) as the scan.
 2. rules: one epoch of the ``digits`` recipe limited to one batch for bptt, slayer, lee and na, and one epoch
    of ``normad-xor``, on the device with the default (automatic) backend; one epoch of ``mnist-mlp`` when
    ``--mnist-dir`` names an MNIST folder.
@@ -122,7 +123,8 @@ def parity_rows(device, mode):
     rows.append(row("parity", f"neuron_scan kernel vs reference, {len(cases)} configs x {len(PARITY_SHAPES[mode])} shapes",
                     f"identical trains >= {worst_identical:.5f}, max error {worst_error:.1e} ({seconds:.1f} s)",
                     ">= 0.999 identical, error <= 1e-5 of max |ref|", status, "; ".join(failures[:3])))
-    return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode), srm_parity_row(device, mode)]
+    return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode), srm_parity_row(device, mode),
+                   lee_parity_row(device, mode)]
 
 
 def psp_parity_row(device, mode):
@@ -204,6 +206,42 @@ def srm_parity_row(device, mode):
         worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
                              for k, r in zip(ker[1:], ref[1:])))
     return row("parity", "srm_spike kernel vs reference (spikes, membrane, pending, gradient)",
+               f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
+               "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
+
+
+def lee_parity_row(device, mode):
+    """Lee's scan (Lee's LIF, both gradient paths): spikes, final membrane and the input and state gradients,
+    kernel vs reference."""
+    import torch
+
+    from spikegrad.functional import NeuronState
+    from spikegrad.kernels import use_backend
+    from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
+    from spikegrad.rules.lee.layers import lee_neuron_parameters
+    from spikegrad.rules.lee.scan import LeeGradientPath, lee_neuron_scan
+
+    params, derivative = lee_neuron_parameters(0.99, 1.0), LeakCorrectedDerivative(0.99, 1.0)
+    worst, identical = 0.0, 1.0
+    for shape, path in itertools.product(PARITY_SHAPES[mode], LeeGradientPath):
+        gen = torch.Generator(device=device).manual_seed(shape[0])
+        x = torch.randn(shape, generator=gen, device=device) * 0.8 + 0.3
+        g = torch.randn(shape, generator=gen, device=device)
+        v0 = torch.rand(shape[1:], generator=gen, device=device) * 0.5
+        outputs = []
+        for backend in ("reference", "triton"):
+            leaf, state = x.clone().requires_grad_(), v0.clone().requires_grad_()
+            with use_backend(backend):
+                out = lee_neuron_scan(leaf, params, derivative, path, NeuronState(state))
+                grads = torch.autograd.grad((out.spikes * g).sum(), (leaf, state), allow_unused=True)
+            outputs.append((out.spikes.detach(), out.state.v[None], grads[0],
+                            torch.zeros_like(state[None]) if grads[1] is None else grads[1][None]))
+        ref, ker = outputs
+        same = (ker[0] == ref[0]).flatten(1).all(0)
+        identical = min(identical, float(same.float().mean()))
+        worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
+                             for k, r in zip(ker[1:], ref[1:])))
+    return row("parity", "lee_scan kernel vs reference (spikes, membrane, input and state gradients, both paths)",
                f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
                "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
 
