@@ -40,6 +40,7 @@ from typing import NamedTuple
 import torch
 
 from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.kernels import kernel_for
 from spikegrad.rules.na.neuron import NAParameters, charge_fire_reset
 
 DEFAULT_CHUNK_ELEMENTS = 2**22
@@ -214,12 +215,21 @@ def neighbour_loss_changes(
         quadratic: also return ``Q[k] = ||a_k - a||^2`` over time (for the exact loss difference).
         chunk_elements: memory budget per chunk of the neighbour axis (see :func:`chunk_size`).
         method: dense or settled-skipping re-simulation (:class:`Resimulation`).
+
+    Dispatch: the Triton kernel (:mod:`spikegrad.kernels.na_neighbours`) for supported CUDA calls, this reference
+    elsewhere (:func:`spikegrad.kernels.kernel_for`). The kernel re-simulates every neighbour in registers, so
+    ``chunk_elements`` and ``method`` (economies of this reference) do not apply to it.
     """
     _check(currents, membrane, spikes)
     if spike_weight.shape != currents.shape:
         raise ShapeError("spike_weight", f"{list(currents.shape)} (the shape of the currents)", tuple(spike_weight.shape))
     steps = currents.shape[0]
     currents, membrane, spikes, spike_weight = (x.reshape(steps, -1).contiguous() for x in (currents, membrane, spikes, spike_weight))
+    constants = (params.threshold, params.mem_decay, params.tau_s, quadratic)
+    kernel = kernel_for("na_neighbours", currents, spikes, spike_weight, *constants)
+    if kernel is not None:
+        changes, squares = kernel(currents, spikes, spike_weight, *constants)
+        return NeighbourChanges(changes, squares, currents.shape[1] * steps * (steps - 1) // 2)
     changes = torch.addcmul(spike_weight, spikes, spike_weight, value=-2.0)  # the flip at step k: (1 - 2 s[k]) w[k]
     later = torch.empty_like(changes)  # R[k] = sum_{t > k} s[t] w[t], the original's part of the later changes
     later[-1] = 0.0
