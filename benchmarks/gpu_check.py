@@ -11,7 +11,7 @@ Sections (each a group of table rows, each row with a target and PASS / FAIL / I
    trains and the rest within 1e-5 of the reference's largest magnitude (per output). The PSP filter and
    its adjoint (alpha kernels with tau = 2 and 10 steps) and the axonal delay's gradient to the delays
    within the same bound; the delay's shift and input gradient exactly; SLAYER's spike function and Lee's scan
-   (both gradient paths) as the scan.
+   (both gradient paths) as the scan; NA's neighbour re-simulation by the share of neighbours that agree.
 2. rules: one epoch of the ``digits`` recipe limited to one batch for bptt, slayer, lee and na, and one epoch
    of ``normad-xor``, on the device with the default (automatic) backend; one epoch of ``mnist-mlp`` when
    ``--mnist-dir`` names an MNIST folder.
@@ -124,7 +124,7 @@ def parity_rows(device, mode):
                     f"identical trains >= {worst_identical:.5f}, max error {worst_error:.1e} ({seconds:.1f} s)",
                     ">= 0.999 identical, error <= 1e-5 of max |ref|", status, "; ".join(failures[:3])))
     return rows + [psp_parity_row(device, mode), delay_parity_row(device, mode), srm_parity_row(device, mode),
-                   lee_parity_row(device, mode)]
+                   lee_parity_row(device, mode), na_parity_row(device, mode)]
 
 
 def psp_parity_row(device, mode):
@@ -244,6 +244,35 @@ def lee_parity_row(device, mode):
     return row("parity", "lee_scan kernel vs reference (spikes, membrane, input and state gradients, both paths)",
                f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
                "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
+
+
+def na_parity_row(device, mode):
+    """NA's neighbour re-simulation: every neighbour's loss change and squared trace difference, kernel vs the
+    reference's automatic choice (dense or settled-skipping). A neighbour whose re-simulated spike decision falls
+    the other way at float32 rounding differs by a whole spike weight, so the row counts agreeing neighbours."""
+    import torch
+
+    from spikegrad.kernels import use_backend
+    from spikegrad.rules.na import NAParameters, na_forward, neighbour_loss_changes
+
+    params = NAParameters(tau_m=5.0, tau_s=2.0)
+    agreeing = 1.0
+    for shape in PARITY_SHAPES[mode]:
+        gen = torch.Generator(device=device).manual_seed(shape[0])
+        currents = torch.randn(shape, generator=gen, device=device).flatten(1) * 0.9 + 0.4
+        weight = torch.randn(currents.shape, generator=gen, device=device)
+        out = na_forward(currents, params)
+        outputs = []
+        for backend in ("reference", "triton"):
+            with use_backend(backend):
+                outputs.append(neighbour_loss_changes(currents, out.membrane, out.spikes, weight, params, quadratic=True))
+        ref, ker = outputs
+        for k, r in ((ker.changes, ref.changes), (ker.squares, ref.squares)):
+            close = (k - r).abs() <= 1e-5 * r.abs().max().clamp_min(1e-6)
+            agreeing = min(agreeing, float(close.float().mean()))
+    return row("parity", "na_neighbours kernel vs reference (loss changes and squared trace differences)",
+               f"agreeing neighbours >= {agreeing:.5f}", ">= 0.999 within 1e-5 of max |ref|",
+               "PASS" if agreeing >= 0.999 else "FAIL")
 
 
 # ------------------------------------------------------------------------------------------------- rules

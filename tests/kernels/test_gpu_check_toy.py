@@ -20,7 +20,7 @@ def test_the_gpu_check_runs_at_toy_sizes(tmp_path, triton_kernels):
     report = json.loads(out.read_text())
     rows = {r["name"]: r for r in report["rows"]}
     assert report["mode"] == "toy" and not [r for r in report["rows"] if r["status"] == "FAIL"]
-    assert [r["status"] for r in report["rows"] if r["section"] == "parity"] == ["PASS"] * 5
+    assert [r["status"] for r in report["rows"] if r["section"] == "parity"] == ["PASS"] * 6
     for rule in ("digits bptt", "digits slayer", "digits lee", "digits na", "normad-xor normad"):
         assert rows[f"{rule}: one epoch"]["status"] == "PASS"
     for size in ("2x4", "2x8", "3x12"):  # the acceptance rows of every size, CUDA-only columns skipped with a reason
