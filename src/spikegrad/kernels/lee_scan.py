@@ -29,7 +29,7 @@ import triton
 import triton.language as tl
 
 from spikegrad.errors import ConfigError
-from spikegrad.functional.neuron import NeuronParameters, Reset
+from spikegrad.functional.neuron import NeuronParameters
 
 BLOCK = 128  # neurons per program: one per thread of 4 warps
 INTERPRETED = bool(triton.knobs.runtime.interpret)  # the kernels below were built for Triton's interpreter
@@ -157,12 +157,11 @@ lee_scan_op.register_autograd(_backward, setup_context=_setup_context)
 
 def supports(x: torch.Tensor, v0: torch.Tensor, params: NeuronParameters,
              factor: tuple[float, float, float] | None, rate: bool) -> str | None:
-    """Why the kernel cannot run this scan (a sentence), or None when it can. ``factor`` is the gradient
-    factor's ``(leak, threshold, eps)``, None when the rule's factor is not the leak-corrected formula."""
+    """Why the kernel cannot run this scan (a sentence), or None when it can. ``params`` is Lee's neuron (reset
+    to zero, strict threshold, no current stage: the rule checks it); ``factor`` is the gradient factor's
+    ``(leak, threshold, eps)``, None when the rule's factor is not the leak-corrected formula."""
     if factor is None:
         return "the gradient factor is not LeakCorrectedDerivative itself (a subclass or another object)"
-    if params.reset is not Reset.ZERO or not params.strict or params.syn_decay is not None:
-        return "Lee's neurons reset to zero on a strict threshold, with no synaptic current stage"
     if x.dtype != torch.float32 or v0.dtype != torch.float32:
         return f"kernels run float32 only, got {sorted({str(x.dtype), str(v0.dtype)})}"
     if v0.device != x.device:

@@ -94,14 +94,15 @@ def _(currents, spikes, spike_weight, threshold, mem_decay, tau_s, quadratic):
 
 def supports(currents: torch.Tensor, spikes: torch.Tensor, spike_weight: torch.Tensor, threshold: float,
              mem_decay: float, tau_s: float, quadratic: bool) -> str | None:
-    """Why the kernel cannot run this call (a sentence), or None when it can."""
+    """Why the kernel cannot run this call (a sentence), or None when it can. The tensors are one forward pass
+    ``[T, neurons]`` (the reference reshapes them so)."""
     tensors = (currents, spikes, spike_weight)
     if any(t.dtype != torch.float32 for t in tensors):
         return f"kernels run float32 only, got {sorted({str(t.dtype) for t in tensors})}"
     if any(t.device != currents.device for t in tensors):
         return "currents, spikes and weights are on different devices"
-    if currents.dim() != 2 or currents.numel() == 0:
-        return f"expected a non-empty [T, neurons] pass, got {list(currents.shape)}"
+    if currents.numel() == 0:
+        return "no neurons (an empty feature axis)"
     return None
 
 
