@@ -11,6 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.functional.event_linear import event_linear
+from spikegrad.nn.synapse_mode import SynapseMode, use_event_path
 
 
 def fold_time(x: torch.Tensor, layer: nn.Module, name: str, image_dims: int) -> torch.Tensor:
@@ -23,12 +25,29 @@ def fold_time(x: torch.Tensor, layer: nn.Module, name: str, image_dims: int) -> 
 
 
 class Dense(nn.Linear):
-    """Fully connected synapses: ``y_t = W x_t (+ b)`` for every step; input ``[T, B, in]``, output ``[T, B, out]``."""
+    """Fully connected synapses: ``y_t = W x_t (+ b)`` for every step; input ``[T, B, in]``, output ``[T, B, out]``.
+
+    ``synapse_mode`` (:class:`~spikegrad.nn.synapse_mode.SynapseMode`): ``dense`` multiplies the whole
+    input, ``event`` sums the weights of its non-zeros only
+    (:func:`~spikegrad.functional.event_linear.event_linear`, same numbers to float rounding), ``auto``
+    (default) picks the event path for sparse CPU inputs.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 synapse_mode: SynapseMode | str = SynapseMode.AUTO, **factory):
+        super().__init__(in_features, out_features, bias, **factory)
+        self.synapse_mode = SynapseMode.parse(synapse_mode)
+        self.path_calls = {"event": 0, "dense": 0}  # forward calls per path, for run summaries
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() < 3 or x.shape[-1] != self.in_features:
             raise ShapeError("Dense input", f"[T, B, {self.in_features}]", tuple(x.shape))
-        return F.linear(x, self.weight, self.bias)
+        event = use_event_path(x, self.synapse_mode)
+        self.path_calls["event" if event else "dense"] += 1
+        return event_linear(x, self.weight, self.bias) if event else F.linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", synapse_mode={self.synapse_mode.value}"
 
 
 class Conv2d(nn.Conv2d):

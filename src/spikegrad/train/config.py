@@ -22,6 +22,7 @@ from spikegrad.train.settings import Settings, convert
 Optimizer = Literal["adam", "adamw", "sgd"]
 Schedule = Literal["constant", "cosine", "exponential", "step"]
 Amp = Literal["none", "bf16"]
+SynapseModeName = Literal["auto", "dense", "event"]
 MAX_SEED = 2**63 - 1
 
 
@@ -45,6 +46,9 @@ class RunConfig:
         amp: ``bf16`` runs the network's forward pass under ``torch.autocast(bfloat16)`` (synapses in bf16;
             every neuron integrates its membrane in float32: :func:`spikegrad.types.full_precision`);
             ``none``: float32 throughout.
+        synapse_mode: how every :class:`~spikegrad.nn.Dense` synapse multiplies its input
+            (:mod:`spikegrad.nn.synapse_mode`): ``auto`` (the event path for sparse CPU inputs), ``dense`` or
+            ``event``; a recipe whose network has no such layer refuses ``dense``/``event``.
         data_dir: the dataset's folder, or None to use ``$SPIKEGRAD_DATA/<dataset>``.
     """
 
@@ -66,6 +70,7 @@ class RunConfig:
     device: str = "cpu"
     data_dir: str | None = None
     amp: Amp = "none"
+    synapse_mode: SynapseModeName = "auto"
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(RunConfig)

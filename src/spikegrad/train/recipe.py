@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from spikegrad.errors import ConfigError
+from spikegrad.nn.synapse_mode import set_synapse_mode
 from spikegrad.train.config import RunConfig, apply_overrides
 from spikegrad.train.experiment import Experiment
 
@@ -110,4 +111,9 @@ def build_experiment(config: RunConfig) -> Experiment:
                           f"got {type(config.settings).__name__}")
     config.resolve_device()  # refuses a device this machine does not have, for every recipe
     torch.manual_seed(config.seed)
-    return recipe.build(config)
+    experiment = recipe.build(config)
+    layers = set_synapse_mode(experiment.model, config.synapse_mode)
+    if layers == 0 and config.synapse_mode != "auto":
+        raise ConfigError("synapse_mode", f"recipe {recipe.name!r} has no Dense synapse layer to run in "
+                          f"{config.synapse_mode!r} mode (its rule computes its own synaptic currents)")
+    return experiment

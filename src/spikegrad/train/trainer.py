@@ -39,6 +39,7 @@ from rich.progress import (
 from rich.table import Table
 
 from spikegrad.errors import CheckpointError, NonFiniteInputError, TrainingDivergedError
+from spikegrad.nn.synapse_mode import event_path_share
 from spikegrad.train.checkpoint import (
     CHECKPOINT,
     load_checkpoint,
@@ -53,6 +54,10 @@ from spikegrad.train.run_dir import prepare_run_dir
 from spikegrad.train.tensorboard import TensorBoardLog
 
 _EVAL_STREAM = 1_000_003  # offset giving evaluation its own fixed random stream
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -252,6 +257,8 @@ class Trainer:
             "peak_memory_mb": round(peak_memory_mb(self.experiment.device), 1),
             "device": str(self.experiment.device),
             "amp": self.config.amp,
+            "synapse_mode": self.config.synapse_mode,
+            "event_synapse_share": _rounded(event_path_share(self.experiment.model)),
             "seed": self.config.seed,
             "torch": torch.__version__,
         }
