@@ -28,8 +28,8 @@ from torch.utils import benchmark
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from spikegrad.functional import event_linear as event_module  # noqa: E402
-from spikegrad.runtime import keep_freed_memory  # noqa: E402
+from spikegrad.functional import event_linear as event_module
+from spikegrad.runtime import keep_freed_memory
 
 
 def median_ms(fn, min_run_time: float) -> float:
@@ -49,12 +49,12 @@ def backward_fn(op, x, weight, grad):
 def density_rows(args) -> list[str]:
     gen = torch.Generator().manual_seed(0)
     weight = torch.randn(args.out_features, args.in_features, generator=gen, requires_grad=True)
-    rows = ["| density | dense fwd ms | event fwd ms | fwd ratio | dense bwd ms (x, W) | event bwd ms (x, W) "
-            "| dense bwd ms (W) | event bwd ms (W) | fwd+bwd (x, W) ratio |", "|" + "---|" * 9]
+    rows = [("| density | dense fwd ms | event fwd ms | fwd ratio | dense bwd ms (x, W) | event bwd ms (x, W) "
+             "| dense bwd ms (W) | event bwd ms (W) | fwd+bwd (x, W) ratio |"), "|" + "---|" * 9]
     for density in args.densities:
         x = (torch.rand(args.rows, args.in_features, generator=gen) < density).float()
         grad = torch.randn(args.rows, args.out_features, generator=gen)
-        fwd = [median_ms(lambda op=op: op(x, weight.detach()), args.min_time) for op in (F.linear, event_module.event_linear)]
+        fwd = [median_ms(lambda op=op, x=x: op(x, weight.detach()), args.min_time) for op in (F.linear, event_module.event_linear)]
         hidden = x.clone().requires_grad_()
         bwd_hidden = [median_ms(backward_fn(op, hidden, weight, grad), args.min_time) - f
                       for op, f in zip((F.linear, event_module.event_linear), fwd)]

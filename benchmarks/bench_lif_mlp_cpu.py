@@ -2,7 +2,7 @@
 
 Workload (the one in ``shared/docs/anchor-benchmarks.md``)::
 
-    x [T, B, 1024] random 0/1 spikes, density 5 %
+    x [T, B, 1024] random 0/1 spikes, density 5 % (--densities for others)
     Linear(1024, 1024, no bias) -> LIF -> Linear(1024, 1024) -> LIF -> Linear(1024, 20)
     logits = readout summed over time; loss = cross_entropy(logits, random labels)
 
@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LIBRARIES = ("spikegrad", "snntorch", "spikingjelly")
+LIBRARIES = ("spikegrad", "spikegrad-dense", "snntorch", "spikingjelly", "norse", "gemm-floor")
 EXTRA_LIBRARIES = ("snntorch-nodelay",)  # optional: snnTorch with reset_delay=False
 N_IN, N_HIDDEN, N_OUT = 1024, 1024, 20
 BETA, THRESHOLD, SLOPE, DENSITY = 0.95, 1.0, 25.0, 0.05
@@ -58,7 +58,7 @@ SEED = 1234
 # --------------------------------------------------------------------------------------------------
 
 
-def make_workload(steps: int, batch: int, seed: int = SEED):
+def make_workload(steps: int, batch: int, seed: int = SEED, density: float = DENSITY):
     import torch
 
     gen = torch.Generator().manual_seed(seed)
@@ -70,7 +70,7 @@ def make_workload(steps: int, batch: int, seed: int = SEED):
         "w3": torch.randn(N_OUT, N_HIDDEN, generator=gen) / math.sqrt(N_HIDDEN),
         "b3": (torch.rand(N_OUT, generator=gen) * 2 - 1) * bound,
     }
-    x = (torch.rand(steps, batch, N_IN, generator=gen) < DENSITY).float()
+    x = (torch.rand(steps, batch, N_IN, generator=gen) < density).float()
     labels = torch.randint(0, N_OUT, (batch,), generator=gen)
     return weights, x, labels
 
@@ -103,9 +103,10 @@ def import_spikegrad():
 
 
 class SpikegradNet:
-    """spikegrad: Dense folds T into the GEMM; LIF is the multi-step scan with a hand-written backward."""
+    """spikegrad: Dense folds T into one product, event-driven for sparse inputs (``synapse_mode="auto"``, the
+    default) or always dense (``spikegrad-dense``); LIF is the multi-step scan with a hand-written backward."""
 
-    def __init__(self, weights):
+    def __init__(self, weights, synapse_mode="auto"):
         import_spikegrad()
         from spikegrad.functional import LIFParameters, Reset
         from spikegrad.grad.surrogates import FastSigmoid
@@ -113,11 +114,11 @@ class SpikegradNet:
 
         params = LIFParameters.from_beta(BETA, threshold=THRESHOLD, reset=Reset.SUBTRACT, detach_reset=True)
         self.net = SNNSequential(
-            Dense(N_IN, N_HIDDEN, bias=False),
+            Dense(N_IN, N_HIDDEN, bias=False, synapse_mode=synapse_mode),
             SpikingNeuron(params, FastSigmoid(SLOPE)),
-            Dense(N_HIDDEN, N_HIDDEN),
+            Dense(N_HIDDEN, N_HIDDEN, synapse_mode=synapse_mode),
             SpikingNeuron(params, FastSigmoid(SLOPE)),
-            Dense(N_HIDDEN, N_OUT),
+            Dense(N_HIDDEN, N_OUT, synapse_mode=synapse_mode),
         )
         load_linears([self.net[0], self.net[2], self.net[4]], weights)
         self.linears = [self.net[0], self.net[2], self.net[4]]
@@ -234,8 +235,72 @@ class SpikingJellyNet:
         return h.sum(0), rates
 
 
+class NorseNet:
+    """Norse 1.1.0: ``LIFBoxCell`` (LIF without synaptic current) stepped over time, layer by layer (each
+    Linear folds T into one GEMM, as spikegrad's and SpikingJelly's multi-step layers do).
+
+    Norse integrates ``v <- v + dt * tau_mem_inv * (v_leak - v + i)``; with dt = 1 ms and tau_mem_inv = 50/s
+    that is ``v <- 0.95 v + 0.05 i``, so the synaptic weights are scaled by 20 to give spikegrad's
+    ``0.95 v + x``. Norse resets to ``v_reset = 0`` (no subtractive reset) and its reset is not detached, so
+    its logits differ; the work per step is the same kind (a few elementwise ops, autograd per step).
+    """
+
+    def __init__(self, weights):
+        import torch
+        from norse.torch import LIFBoxCell, LIFBoxParameters
+
+        params = LIFBoxParameters(tau_mem_inv=torch.tensor((1.0 - BETA) / 1e-3),  # dt = 1 ms (LIFBoxCell's default)
+                                  v_th=torch.tensor(THRESHOLD), alpha=torch.tensor(SLOPE), method="super")
+        self.cells = [LIFBoxCell(params), LIFBoxCell(params)]
+        self.linears = [torch.nn.Linear(N_IN, N_HIDDEN, bias=False), torch.nn.Linear(N_HIDDEN, N_HIDDEN),
+                        torch.nn.Linear(N_HIDDEN, N_OUT)]
+        scaled = dict(weights)
+        for key in ("w1", "w2", "b2"):
+            scaled[key] = weights[key] / (1.0 - BETA)
+        load_linears(self.linears, scaled)
+
+    def run(self, x, record=False):
+        import torch
+
+        h, rates = x, []
+        for linear, cell in zip(self.linears, self.cells):
+            current, state, spikes = linear(h), None, []
+            for current_t in current:
+                spike_t, state = cell(current_t, state)
+                spikes.append(spike_t)
+            h = torch.stack(spikes)
+            if record:
+                rates.append(float(h.mean()))
+        return self.linears[2](h).sum(0), (rates if record else None)
+
+
+class GemmFloorNet:
+    """The benchmark iteration's dense matrix products alone: the three Linear layers without neurons.
+
+    Forward: three products ``[T*B, in] x [in, out]``; backward: every weight gradient and the input
+    gradients of layers 2 and 3 (as in the spiking network): the floor of any implementation that
+    multiplies spikes densely.
+    """
+
+    def __init__(self, weights):
+        import torch
+
+        self.linears = [torch.nn.Linear(N_IN, N_HIDDEN, bias=False), torch.nn.Linear(N_HIDDEN, N_HIDDEN),
+                        torch.nn.Linear(N_HIDDEN, N_OUT)]
+        load_linears(self.linears, weights)
+
+    def run(self, x, record=False):
+        h = x
+        for linear in self.linears:
+            h = linear(h)
+        return h.sum(0), ([float("nan"), float("nan")] if record else None)
+
+
 NETS = {
     "spikegrad": SpikegradNet,
+    "spikegrad-dense": lambda weights: SpikegradNet(weights, synapse_mode="dense"),
+    "norse": NorseNet,
+    "gemm-floor": GemmFloorNet,
     "snntorch": SnntorchNet,
     "snntorch-nodelay": lambda weights: SnntorchNet(weights, reset_delay=False),
     "spikingjelly": SpikingJellyNet,
@@ -243,12 +308,16 @@ NETS = {
 
 
 def library_version(name: str) -> str:
-    if name == "spikegrad":
-        return import_spikegrad().__dict__.get("__version__", "checkout")
-    if name == "spikingjelly":
-        from importlib.metadata import version
+    from importlib.metadata import version
 
-        return version("spikingjelly")
+    if name == "spikegrad":
+        return "checkout (synapse_mode auto)"
+    if name == "spikegrad-dense":
+        return "checkout (synapse_mode dense)"
+    if name == "gemm-floor":
+        return "(torch " + version("torch") + ")"
+    if name in ("spikingjelly", "norse"):
+        return version(name)
     import snntorch
 
     return snntorch.__version__ + (" reset_delay=False" if name == "snntorch-nodelay" else "")
@@ -280,7 +349,7 @@ def worker_compare(args) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
-    weights, x, labels = make_workload(args.steps, args.batch)
+    weights, x, labels = make_workload(args.steps, args.batch, density=args.density)
     net = NETS[args.library](weights)
 
     # Warm-up iteration; its logits, rates and grads are the checks.
@@ -301,6 +370,7 @@ def worker_compare(args) -> dict:
         "version": library_version(args.library),
         "batch": args.batch,
         "steps": args.steps,
+        "density": args.density,
         "threads": torch.get_num_threads(),
         "times_ms": [1e3 * t for t in times],
         "cpu_ms": [1e3 * t for t in cpu_times],
@@ -442,54 +512,62 @@ def run_comparison(args, save=lambda results: None) -> list[dict]:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_lif_mlp_"))
     results: list[dict] = []
-    for round_index in range(args.rounds):
-        for steps in args.sizes:
-            iters = args.iters if args.iters else (5 if steps <= 100 else 3)
-            for library in args.libraries:  # spikegrad first: the others' logits are compared to it
-                logits_path = tmp / f"{library}_{steps}_{round_index}.pt"
-                busy = wait_until_quiet(args.quiet_below, args.quiet_timeout)
-                r = spawn(
-                    [
-                        "--_library", library, "--_steps", str(steps), "--_batch", str(args.batch),
-                        "--_iters", str(iters), "--_logits-out", str(logits_path),
-                    ] + (["--_rates"] if args.rates else []),
-                    args.threads,
-                    args.keep_memory,
-                )
-                r["round"] = round_index
-                r["cpu_busy_before"] = busy
-                ref_path = tmp / f"spikegrad_{steps}_{round_index}.pt"
-                if ref_path.exists():
-                    ref, got = torch.load(ref_path), torch.load(logits_path)
-                    r["logits_rel_diff"] = float((got - ref).norm() / ref.norm())
-                results.append(r)
-                save(results)  # keep what has been measured if the run is cut short
-                rates = "" if r["rates"] is None else " rates " + "/".join(f"{100 * q:.2f}%" for q in r["rates"])
-                print(
-                    f"  round {round_index + 1} {library:>12} B={args.batch} T={steps}: "
-                    f"{median_min_max(r['times_ms'])} ms (cpu {statistics.median(r['cpu_ms']):.0f} ms, "
-                    f"busy before {100 * busy:.0f}%, load {r['loadavg_1min'][0]:.1f}/{r['loadavg_1min'][1]:.1f}), peak RSS {r['peak_rss_mib']:.0f} MiB, "
-                    f"grads {'ok' if r['grads_ok'] else 'BAD'}{rates}, "
-                    f"logits rel diff vs spikegrad {r.get('logits_rel_diff', float('nan')):.2e}",
-                    flush=True,
-                )
+    cases = [(round_index, density, steps) for round_index in range(args.rounds)
+             for density in args.densities for steps in args.sizes]
+    for round_index, density, steps in cases:
+        iters = args.iters if args.iters else (5 if steps <= 100 else 3)
+        for library in args.libraries:  # spikegrad first: the others' logits are compared to it
+            case = f"{steps}_{density}_{round_index}"
+            logits_path = tmp / f"{library}_{case}.pt"
+            busy = wait_until_quiet(args.quiet_below, args.quiet_timeout)
+            r = spawn(
+                [
+                    "--_library", library, "--_steps", str(steps), "--_batch", str(args.batch),
+                    "--_iters", str(iters), "--_logits-out", str(logits_path), "--_density", str(density),
+                ] + (["--_rates"] if args.rates else []),
+                args.threads,
+                args.keep_memory,
+            )
+            r["round"] = round_index
+            r["cpu_busy_before"] = busy
+            ref_path = tmp / f"spikegrad_{case}.pt"
+            if ref_path.exists():
+                ref, got = torch.load(ref_path), torch.load(logits_path)
+                r["logits_rel_diff"] = float((got - ref).norm() / ref.norm())
+            results.append(r)
+            save(results)  # keep what has been measured if the run is cut short
+            rates = "" if r["rates"] is None else " rates " + "/".join(f"{100 * q:.2f}%" for q in r["rates"])
+            print(
+                f"  round {round_index + 1} {library:>15} B={args.batch} T={steps} density {density:.0%}: "
+                f"{median_min_max(r['times_ms'])} ms (cpu {statistics.median(r['cpu_ms']):.0f} ms, "
+                f"busy before {100 * busy:.0f}%, load {r['loadavg_1min'][0]:.1f}/{r['loadavg_1min'][1]:.1f}), peak RSS {r['peak_rss_mib']:.0f} MiB, "
+                f"grads {'ok' if r['grads_ok'] else 'BAD'}{rates}, "
+                f"logits rel diff vs spikegrad {r.get('logits_rel_diff', float('nan')):.2e}",
+                flush=True,
+            )
     return results
 
 
 def comparison_table(results: list[dict], libraries: list[str], sizes: list[int]) -> str:
     lines = [
-        "| library | B | T | median ms (min-max) | n | peak RSS MiB | ratio to spikegrad | CPU ms | logits rel. diff | grads |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        ("| library | density | B | T | median ms (min-max) | n | peak RSS MiB | ratio to spikegrad | CPU ms "
+         "| logits rel. diff | grads |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for steps in sizes:
-        # Per (library, size): median of the per-round medians; min/max over every timed iteration.
+    densities = sorted({r.get("density", DENSITY) for r in results})
+    for density, steps in [(d, t) for d in densities for t in sizes]:
+        # Per (library, density, size): median of the per-round medians; min/max over every timed iteration.
+        def runs_of(library, steps=steps, density=density):
+            return [r for r in results if r["library"] == library and r["steps"] == steps
+                    and r.get("density", DENSITY) == density]
+
         medians = {}
         for library in libraries:
-            runs = [r for r in results if r["library"] == library and r["steps"] == steps]
+            runs = runs_of(library)
             if runs:
                 medians[library] = statistics.median(statistics.median(r["times_ms"]) for r in runs)
         for library in libraries:
-            runs = [r for r in results if r["library"] == library and r["steps"] == steps]
+            runs = runs_of(library)
             if not runs:
                 continue
             times = [t for r in runs for t in r["times_ms"]]
@@ -497,7 +575,7 @@ def comparison_table(results: list[dict], libraries: list[str], sizes: list[int]
             diffs = [r["logits_rel_diff"] for r in runs if "logits_rel_diff" in r]
             diff = f"{max(diffs):.1e}" if diffs else "(ref)"
             lines.append(
-                f"| {library} {runs[0]['version']} | {runs[0]['batch']} | {steps} | "
+                f"| {library} {runs[0]['version']} | {density:.0%} | {runs[0]['batch']} | {steps} | "
                 f"{medians[library]:.1f} ({min(times):.1f}-{max(times):.1f}) | "
                 f"{len(runs)}x{len(runs[0]['times_ms'])} | "
                 f"{statistics.median(r['peak_rss_mib'] for r in runs):.0f} | {ratio:.2f} | "
@@ -528,6 +606,7 @@ def parse_args(argv=None):
     p.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES + EXTRA_LIBRARIES)
     p.add_argument("--sizes", nargs="+", type=int, default=[100, 500], help="values of T (default 100 500)")
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--densities", nargs="+", type=float, default=[DENSITY], help="input spike densities (default 0.05)")
     p.add_argument("--iters", type=int, default=0, help="timed iterations (default 5 at T<=100, else 3)")
     p.add_argument("--rounds", type=int, default=1, help="run every (library, size) subprocess this many times")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
@@ -557,6 +636,7 @@ def parse_args(argv=None):
     p.add_argument("--_json-out", help=argparse.SUPPRESS)
     p.add_argument("--_library", help=argparse.SUPPRESS)
     p.add_argument("--_steps", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--_density", type=float, default=DENSITY, help=argparse.SUPPRESS)
     p.add_argument("--_batch", type=int, help=argparse.SUPPRESS)
     p.add_argument("--_iters", type=int, help=argparse.SUPPRESS)
     p.add_argument("--_logits-out", help=argparse.SUPPRESS)
@@ -578,7 +658,7 @@ def main(argv=None) -> None:
             result = worker_linearity(args)
         else:
             ns = argparse.Namespace(
-                library=args._library, steps=args._steps, batch=args._batch, iters=args._iters,
+                library=args._library, steps=args._steps, batch=args._batch, iters=args._iters, density=args._density,
                 logits_out=args._logits_out, rates=args._rates, threads=args.threads,
             )
             result = worker_compare(ns)

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from spikegrad.errors import ConfigError
+from spikegrad.functional import LIFParameters
+from spikegrad.grad.surrogates import FastSigmoid
 from spikegrad.nn import Dense, SNNSequential, SpikingNeuron
 from spikegrad.nn import synapse_mode as modes
 from spikegrad.nn.synapse_mode import SynapseMode, event_path_share, sampled_density, set_synapse_mode, use_event_path
-from spikegrad.functional import LIFParameters
-from spikegrad.grad.surrogates import FastSigmoid
 
 
 def sparse_input(density, shape=(20, 6, 40), seed=0):

@@ -29,6 +29,7 @@ Units: whatever ``x`` and ``W`` carry; ``y`` has the units of ``x * W``.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import torch
@@ -77,7 +78,7 @@ def _gather_weight_gradient(
     starts = row_start[::block].tolist() + ([] if n_rows % block == 0 else [int(row_start[-1])])
     column_ids = torch.arange(in_features, dtype=cols.dtype, device=cols.device)
     total = None
-    for index, (first, last) in enumerate(zip(starts[:-1], starts[1:])):
+    for index, (first, last) in enumerate(pairwise(starts)):
         if first == last:
             continue
         block_cols, order = torch.sort(cols[first:last], stable=True)  # column-major inside the block

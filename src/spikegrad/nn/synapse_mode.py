@@ -35,7 +35,7 @@ class SynapseMode(enum.Enum):
     EVENT = "event"
 
     @classmethod
-    def parse(cls, value: "SynapseMode | str", option: str = "synapse_mode") -> "SynapseMode":
+    def parse(cls, value: SynapseMode | str, option: str = "synapse_mode") -> SynapseMode:
         if isinstance(value, cls):
             return value
         try:
