@@ -34,6 +34,21 @@ def _fail(err: SpikegradError) -> None:
     raise typer.Exit(code=1)
 
 
+@app.callback()
+def _one_process_unless_training(context: typer.Context) -> None:
+    """Refuse every command but ``train`` under torchrun: each would run once per process, side by side."""
+    from spikegrad.errors import ConfigError
+    from spikegrad.train.distributed import torchrun_world_size
+
+    try:
+        processes = torchrun_world_size()
+        if processes > 1 and context.invoked_subcommand != "train":
+            raise ConfigError("torchrun", f"`spikegrad {context.invoked_subcommand}` runs on one process; only "
+                              f"`spikegrad train` runs on several (WORLD_SIZE is {processes})")
+    except SpikegradError as err:
+        _fail(err)
+
+
 @app.command()
 def train(
     recipe: str = typer.Argument("digits", help="recipe name (see `spikegrad recipes`)"),
@@ -57,6 +72,7 @@ def train(
     _memory_policy(release_memory)
     from spikegrad.train import Trainer, build_experiment, get_recipe, read_config
     from spikegrad.train.config import parse_set_options
+    from spikegrad.train.distributed import torchrun_world
 
     run_dir = resume
     try:
@@ -74,10 +90,13 @@ def train(
         else:
             config = get_recipe(recipe).configure(overrides)
             run_dir = out or Path("runs") / f"{config.recipe}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
-        console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on {config.device} -> {run_dir}")
-        trainer = Trainer(build_experiment(config), run_dir, console, tensorboard=tensorboard)
-        summary = trainer.fit(resume=resume is not None, overwrite=overwrite)
-        trainer.print_summary(summary)
+        with torchrun_world(config.device) as world:
+            processes = f" x {world.size} processes" if world.size > 1 else ""
+            trainer = Trainer(build_experiment(config), run_dir, console, tensorboard=tensorboard, world=world)
+            trainer.console.print(f"[bold]{config.recipe}[/] with {config.method}: {config.epochs} epochs on "
+                                  f"{config.device}{processes} -> {run_dir}")
+            summary = trainer.fit(resume=resume is not None, overwrite=overwrite)
+            trainer.print_summary(summary)
     except SpikegradError as err:
         _fail(err)
     except KeyboardInterrupt:

@@ -20,16 +20,19 @@ import torch
 from torch import nn
 
 from spikegrad.errors import ConfigError
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.nn.spec import NeuronSpec, OutputKind, ReadoutSpec
 
 
 @dataclasses.dataclass(frozen=True)
 class Head:
-    """What a classifier's output layer gives (``kind``), the loss on it and the prediction from it."""
+    """What a classifier's output layer gives (``kind``), the loss on it, the prediction from it, and
+    whether the loss is a mean or a sum over the batch (``reduction``: how multi-process training weights it)."""
 
     kind: OutputKind
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     predict: Callable[[torch.Tensor], torch.Tensor]
+    reduction: BatchReduction
 
 
 class Rule(ABC):

@@ -5,6 +5,11 @@ float tensor ``[N, ...]`` (images, encoded at every batch by the recipe's encode
 coding) or :class:`~spikegrad.data.sparse.SparseSpikes` (event and audio samples binned once and kept
 sparse, made dense per batch). Training-time augmentation acts on the same kind of batch and draws
 from the trainer's generator, so resumed runs reproduce uninterrupted ones.
+
+Under torchrun (:mod:`spikegrad.train.distributed`) ``batch_size`` and ``eval_batch_size`` are global: every
+process augments and encodes the whole batch, drawing what one process would draw, and runs the network on
+its share; training and evaluation metrics are summed over the processes. The encoded global batch is thus
+held by every process (it is small next to the network's activations).
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ from torch import nn
 from spikegrad.data.sparse import SparseSpikes
 from spikegrad.data.split import ImageSplit
 from spikegrad.errors import ConfigError, ShapeError
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.train.config import RunConfig
+from spikegrad.train.distributed import World
 from spikegrad.train.experiment import Experiment, ProgressCallback, StepFunction
 
 Samples = torch.Tensor | SparseSpikes
@@ -65,6 +72,7 @@ class ClassificationParts:
         model: called as ``model(x) -> (output[T, B, C], states)``.
         loss: ``loss(output, labels) -> scalar``.
         predict: ``predict(output) -> labels``.
+        reduction: whether ``loss`` is a mean (default) or a sum over the batch's samples.
         augment: optional training-time augmentation of a batch of inputs.
         after_step: optional hook after every optimiser step (e.g. NA's weight clamp).
     """
@@ -74,6 +82,7 @@ class ClassificationParts:
     model: nn.Module
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     predict: Callable[[torch.Tensor], torch.Tensor] = spike_count_prediction
+    reduction: BatchReduction = BatchReduction.MEAN
     augment: Callable[[Any, torch.Generator], Any] | None = None
     after_step: Callable[[nn.Module], None] | None = None
 
@@ -107,8 +116,15 @@ class ClassificationExperiment(Experiment):
     def num_batches(self) -> int:
         return -(-len(self.split("train")[1]) // self.config.batch_size)
 
-    def _forward(self, inputs: Samples, generator: torch.Generator) -> torch.Tensor:
-        x = self.parts.encode(inputs, generator).to(self.device)
+    def distribute(self, world: World) -> None:
+        self.world = world
+
+    def _encode_share(self, inputs: Samples, generator: torch.Generator) -> tuple[torch.Tensor, slice]:
+        """The encoding of a whole (global) batch, cut to this process's share ``[T, b, ...]``, and the share."""
+        share = self.world.shard(len(inputs))
+        return self.parts.encode(inputs, generator)[:, share].to(self.device), share
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16"):
             output, _ = self.model(x)
         if output.dim() != 3:
@@ -122,16 +138,19 @@ class ClassificationExperiment(Experiment):
         total_loss, correct, batches = 0.0, 0, self.num_batches()
         for index in range(batches):
             batch = order[index * self.config.batch_size:(index + 1) * self.config.batch_size]
-            x, y = inputs[batch], labels[batch].to(self.device)
+            x = inputs[batch]
             if self.parts.augment is not None:
                 x = self.parts.augment(x, generator)
-            output = self._forward(x, generator)
-            loss = self.parts.loss(output, y)
-            step(loss)
-            value = loss.item()
+            x, share = self._encode_share(x, generator)
+            y, loss = labels[batch[share]].to(self.device), None
+            if len(y):
+                output = self._forward(x)
+                loss = self.parts.loss(output, y) * self.parts.reduction.shard_weight(len(y), len(batch))
+                correct += int((self.parts.predict(output.detach()) == y).sum())
+            value = step(loss)
             total_loss += value * len(batch)
-            correct += int((self.parts.predict(output.detach()) == y).sum())
             on_batch(index, batches, value)
+        (correct,) = self.world.sum(correct)
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels)}
 
     def after_step(self) -> None:
@@ -145,10 +164,14 @@ class ClassificationExperiment(Experiment):
         total_loss, correct = 0.0, 0
         for start in range(0, len(labels), self.config.eval_batch_size):
             index = torch.arange(start, min(start + self.config.eval_batch_size, len(labels)))
-            output = self._forward(inputs[index], generator)
-            y = labels[index].to(self.device)
-            total_loss += self.parts.loss(output, y).item() * len(y)
-            correct += int((self.parts.predict(output) == y).sum())
+            x, share = self._encode_share(inputs[index], generator)
+            y = labels[index[share]].to(self.device)
+            if len(y):
+                output = self._forward(x)
+                weight = self.parts.reduction.shard_weight(len(y), len(index))
+                total_loss += self.parts.loss(output, y).item() * weight * len(index)
+                correct += int((self.parts.predict(output) == y).sum())
+        total_loss, correct = self.world.sum(total_loss, correct)
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels), "samples": float(len(labels))}
 
     def summary(self, history: list[dict[str, float]]) -> dict[str, Any]:

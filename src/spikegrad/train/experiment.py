@@ -16,13 +16,17 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from spikegrad.errors import ConfigError
 from spikegrad.train.config import RunConfig
+from spikegrad.train.distributed import SINGLE_PROCESS, World
 
 ProgressCallback = Callable[[int, int, float], None]
 """Called after each batch with ``(batch_index, num_batches, loss)``."""
 
-StepFunction = Callable[[torch.Tensor], None]
-"""The trainer's optimisation step: ``step(loss)`` makes the gradients, checks, clips and steps."""
+StepFunction = Callable[[torch.Tensor | None], float]
+"""The trainer's optimisation step: ``step(loss)`` makes the gradients, checks, clips and steps, and returns the
+batch's loss summed over the processes. Under torchrun ``loss`` is this process's share of the batch's loss
+(weighted by :meth:`~spikegrad.losses.BatchReduction.shard_weight`), or None where its share is empty."""
 
 
 class Experiment(ABC):
@@ -36,12 +40,14 @@ class Experiment(ABC):
         eval_split: the split the trainer evaluates after every epoch (``test``; spike-train problems,
             whose only patterns are the training ones, say ``train``).
         primary_metric: the metric that ``summary.json`` reports final and best (``accuracy``, ...).
+        world: the processes the experiment's data is shared among (:meth:`distribute`; one by default).
     """
 
     model: nn.Module
     config: RunConfig
     eval_split: str = "test"
     primary_metric: str = "accuracy"
+    world: World = SINGLE_PROCESS
 
     @property
     def device(self) -> torch.device:
@@ -54,6 +60,13 @@ class Experiment(ABC):
     @abstractmethod
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
         """Metrics on ``split``; a split the experiment does not have is a ConfigError."""
+
+    def distribute(self, world: World) -> None:
+        """Share the data among the processes of ``world`` (see :mod:`spikegrad.train.distributed`). An
+        experiment that cannot refuses more than one process (the default)."""
+        if world.size > 1:
+            raise ConfigError("torchrun", f"recipe {self.config.recipe!r} ({type(self).__name__}) runs on one process: "
+                              f"it has no batches of samples to share among {world.size}; run it without torchrun")
 
     def backward(self, loss: torch.Tensor) -> None:
         """Make the parameters' gradients for ``loss`` (default: autograd). A rule that writes ``param.grad``

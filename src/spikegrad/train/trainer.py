@@ -12,6 +12,13 @@ Run directory layout::
 
 Every epoch re-seeds all random draws from ``(seed, epoch)``, and the checkpoint holds the optimiser and
 schedule state, so a run resumed after an interruption reproduces an uninterrupted run on the CPU.
+
+Under torchrun (``world``: :mod:`spikegrad.train.distributed`) every process trains; rank 0 alone writes the
+run directory (all of the files above; its times and peak memory are its own) and prints. The loss of every batch and the epoch's metrics are sums
+over the processes, so every process takes the same decisions (divergence, early stop). Nothing in a
+checkpoint depends on the number of processes: a run resumes onto any number, continuing with the same
+global batches and random encodings; only floating-point summation order and, with dropout, the masks of
+ranks > 0 (each process draws its own) differ from the run it continues.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from spikegrad.train.checkpoint import (
     save_weights,
 )
 from spikegrad.train.config import RunConfig, read_config, save_config
+from spikegrad.train.distributed import SINGLE_PROCESS, World
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.optim import build_optimizer, build_schedule
 from spikegrad.train.run_dir import prepare_run_dir
@@ -79,15 +87,16 @@ def peak_memory_mb(device: torch.device) -> float:
 
 
 class Trainer:
-    """Runs an :class:`Experiment` for ``config.epochs`` epochs in ``run_dir``."""
+    """Runs an :class:`Experiment` for ``config.epochs`` epochs in ``run_dir``, on the processes of ``world``."""
 
     def __init__(self, experiment: Experiment, run_dir: Path, console: Console | None = None,
-                 tensorboard: bool = False):
-        self.experiment, self.config = experiment, experiment.config
+                 tensorboard: bool = False, world: World = SINGLE_PROCESS):
+        experiment.distribute(world)
+        self.experiment, self.config, self.world = experiment, experiment.config, world
         self.tensorboard = tensorboard
         self._log: TensorBoardLog | None = None
         self.run_dir = Path(run_dir)
-        self.console = console or Console(stderr=True)
+        self.console = (console or Console(stderr=True)) if world.is_writer else Console(quiet=True)
         self.optimizer = build_optimizer(self.config, experiment.parameter_groups())
         self.schedule = build_schedule(self.config, self.optimizer)
         self.history: list[dict[str, float]] = []
@@ -124,12 +133,16 @@ class Trainer:
         self.start_epoch = state["epochs_done"]
 
     # -- one optimisation step -----------------------------------------------------------------------
-    def _step(self, loss: torch.Tensor) -> None:
-        if not torch.isfinite(loss):
-            self._diverged(f"the loss became {loss.item()}")
+    def _step(self, loss: torch.Tensor | None) -> float:
+        (total,) = self.world.sum(loss.item() if loss is not None else 0.0)
+        if not math.isfinite(total):
+            self._diverged(f"the loss became {total}")
         self.optimizer.zero_grad(set_to_none=True)
-        self.experiment.backward(loss)
-        params = [p for p in self.experiment.model.parameters() if p.grad is not None]
+        if loss is not None:
+            self.experiment.backward(loss)
+        params = [p for p in self.experiment.model.parameters() if p.requires_grad]
+        self.world.reduce_gradients(params)
+        params = [p for p in params if p.grad is not None]
         limit = self.config.grad_clip if self.config.grad_clip > 0 else math.inf
         norm = torch.nn.utils.clip_grad_norm_(params, limit) if params else torch.tensor(0.0)
         if not torch.isfinite(norm):
@@ -142,6 +155,7 @@ class Trainer:
             self._diverged(f"the optimiser step overflowed ({err})")
         self.experiment.after_step()
         self._batch += 1
+        return total
 
     def _diverged(self, what: str) -> None:
         kept = (f"the last good checkpoint (after epoch {len(self.history)}) is kept in {self.run_dir / CHECKPOINT}"
@@ -154,17 +168,20 @@ class Trainer:
     def fit(self, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
         """Train; ``resume`` continues the run in ``run_dir``, else a new run is written there (a folder that
         already holds files is refused unless ``overwrite``: see :func:`~spikegrad.train.run_dir.prepare_run_dir`)."""
+        writer = self.world.is_writer
         if resume:
             self._restore()
-            remove_stale_temporaries(self.run_dir)
-        else:
+            if writer:
+                remove_stale_temporaries(self.run_dir)
+        elif writer:
             prepare_run_dir(self.run_dir, overwrite)
             save_config(self.config, self.run_dir / "config.yaml")
-        self._log = TensorBoardLog(self.run_dir) if self.tensorboard else None
+        self.world.broadcast(self.experiment.model)
+        self._log = TensorBoardLog(self.run_dir) if self.tensorboard and writer else None
         torch.manual_seed(self.config.seed)
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
-                      console=self.console, transient=True, disable=not self.console.is_terminal) as progress:
+                      console=self.console, transient=True, disable=self.console.quiet or not self.console.is_terminal) as progress:
             for epoch in range(self.start_epoch, self.config.epochs):
                 self._epoch, self._batch = epoch, 0
                 self._run_epoch(epoch, progress)
@@ -174,13 +191,14 @@ class Trainer:
         if self._log is not None:
             self._log.close()
         summary = self._summary()
-        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        self._plots()
+        if writer:
+            (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+            self._plots()
         return summary
 
     def _run_epoch(self, epoch: int, progress: Progress) -> None:
         seed = epoch_seed(self.config.seed, epoch)
-        torch.manual_seed(seed)
+        torch.manual_seed(self.world.stream(seed))
         generator = torch.Generator().manual_seed(seed)
         task = progress.add_task(f"epoch {epoch + 1}/{self.config.epochs}", total=self.experiment.num_batches() or None, loss=math.nan)
         started = time.perf_counter()
@@ -201,9 +219,10 @@ class Trainer:
         self.history.append(row)
         # checkpoint, then weights, then metrics: an interruption leaves the checkpoint newest, and
         # load_weights / --resume take it from there (see spikegrad.train.checkpoint)
-        save_checkpoint(self.run_dir, self._state())
-        save_weights(self.run_dir, self.experiment.model.state_dict(), len(self.history))
-        self._write_metrics()
+        if self.world.is_writer:
+            save_checkpoint(self.run_dir, self._state())
+            save_weights(self.run_dir, self.experiment.model.state_dict(), len(self.history))
+            self._write_metrics()
         if self._log is not None:
             self._log.epoch(row)
         shown = "  ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr", "epoch_seconds"))
@@ -259,6 +278,7 @@ class Trainer:
             "amp": self.config.amp,
             "synapse_mode": self.config.synapse_mode,
             "event_synapse_share": _rounded(event_path_share(self.experiment.model)),
+            "processes": self.world.size,
             "seed": self.config.seed,
             "torch": torch.__version__,
         }

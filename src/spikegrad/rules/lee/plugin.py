@@ -8,6 +8,7 @@ from typing import ClassVar
 from torch import nn
 
 from spikegrad.functional.neuron import NeuronParameters, Reset
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.nn.filters import Traced
 from spikegrad.nn.spec import NeuronSpec, OutputKind, ReadoutSpec, Role
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
@@ -61,4 +62,4 @@ class Lee(Rule):
         return OutputKind.READOUT
 
     def own_head(self, spec: NeuronSpec | ReadoutSpec) -> Head:
-        return Head(OutputKind.READOUT, lee_mse_loss, lee_prediction)
+        return Head(OutputKind.READOUT, lee_mse_loss, lee_prediction, BatchReduction.SUM)

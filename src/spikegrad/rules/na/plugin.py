@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from torch import nn
 
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.nn.spec import NeuronSpec, OutputKind, ReadoutSpec, Role
 from spikegrad.rules.na.layers import NALIF
 from spikegrad.rules.na.loss import trace_loss
@@ -63,7 +64,8 @@ class NA(Rule):
 
     def own_head(self, spec: NeuronSpec | ReadoutSpec) -> Head:
         params = self.neuron_params(spec)
-        return Head(OutputKind.TRACE, lambda output, labels: trace_loss(output, labels, params), _summed_trace)
+        return Head(OutputKind.TRACE, lambda output, labels: trace_loss(output, labels, params), _summed_trace,
+                    BatchReduction.SUM)
 
 
 def _tau_m(decay: float) -> float:

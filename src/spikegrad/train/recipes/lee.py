@@ -16,6 +16,7 @@ import dataclasses
 from typing import Literal
 
 from spikegrad.errors import ConfigError
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.nn.spec import OutputKind, ReadoutSpec
 from spikegrad.rules.lee.encoding import lee_cifar_encode, lee_mnist_encode
 from spikegrad.rules.lee.layers import LeeLayerConfig
@@ -77,10 +78,10 @@ def build_lee(config: RunConfig, dataset: str, colour: bool) -> ClassificationEx
     model.inference_chunk = settings.inference_chunk
     augmentation = settings.augmentation()
     head = rule.head(ReadoutSpec(layers.output_leak, layers.output_threshold),
-                     Head(OutputKind.READOUT, lee_mse_loss, lee_prediction))
+                     Head(OutputKind.READOUT, lee_mse_loss, lee_prediction, BatchReduction.SUM))
     parts = ClassificationParts(
         load_split=data, encode=lambda x, g: encode(x, steps, g), model=model, loss=head.loss,
-        predict=head.predict, augment=augmentation if augmentation.active else None,
+        predict=head.predict, reduction=head.reduction, augment=augmentation if augmentation.active else None,
     )
     return ClassificationExperiment(config, parts, {"time_steps": steps, "rule": repr(rule), "network": settings.network})
 

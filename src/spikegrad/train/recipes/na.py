@@ -24,6 +24,7 @@ from spikegrad.data.problems.spike_mapping import SpikeTrainProblem
 from spikegrad.encoding import poisson_encode
 from spikegrad.errors import ConfigError
 from spikegrad.grad.surrogates import SurrogateName
+from spikegrad.losses.reduction import BatchReduction
 from spikegrad.nn import TimeFixedDropout
 from spikegrad.nn.spec import NeuronSpec, OutputKind, Role
 from spikegrad.rules.na import NAParameters, synaptic_trace
@@ -118,10 +119,10 @@ def _image_experiment(config: RunConfig, dataset: str, build_model, mean_std, co
 
     augmentation = settings.augmentation()
     head = rule.head(_output_spec(params), Head(OutputKind.TRACE, lambda out, y: trace_loss(out, y, params),
-                                                spike_count_prediction))
+                                                spike_count_prediction, BatchReduction.SUM))
     parts = ClassificationParts(
         load_split=ImageData(dataset, config.data_dir, rgb_images if colour else grey_images, settings),
-        encode=encode, model=model, loss=head.loss, predict=head.predict,
+        encode=encode, model=model, loss=head.loss, predict=head.predict, reduction=head.reduction,
         augment=augmentation if augmentation.active else None, after_step=settings.clamp(),
     )
     return ClassificationExperiment(config, parts, {"rule": repr(rule)})
@@ -194,11 +195,11 @@ def _nmnist_experiment(config: RunConfig) -> ClassificationExperiment:
 
     rule = run_rule(config)
     model = na_nets.nmnist_cnn(rule.layer, params, dropout=settings.dropout)
-    head = rule.head(_output_spec(params), Head(OutputKind.TRACE, loss, spike_count_prediction))
+    head = rule.head(_output_spec(params), Head(OutputKind.TRACE, loss, spike_count_prediction, BatchReduction.SUM))
     parts = ClassificationParts(
         load_split=file_split_loader("nmnist", config.data_dir, binning.shape, settings,
                                      flat_indices=lambda events: event_indices(events, binning)),
-        encode=dense_spikes, model=model, loss=head.loss, predict=head.predict,
+        encode=dense_spikes, model=model, loss=head.loss, predict=head.predict, reduction=head.reduction,
         augment=event_jitter(settings.max_shift), after_step=settings.clamp(),
     )
     return ClassificationExperiment(config, parts, {"rule": repr(rule)})

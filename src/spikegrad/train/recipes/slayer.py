@@ -20,6 +20,7 @@ from spikegrad.data.events import EventBinning, event_indices
 from spikegrad.encoding import integrate_and_fire_encode
 from spikegrad.errors import ConfigError
 from spikegrad.functional.psp import FilterMethod
+from spikegrad.losses import BatchReduction
 from spikegrad.rules.slayer import nets as slayer_nets
 from spikegrad.rules.slayer.loss import CountTarget, num_spikes_loss, predict_class
 from spikegrad.rules.slayer.srm import SRMParameters
@@ -82,7 +83,7 @@ def _classifier(config: RunConfig, load_split, encode, model) -> ClassificationE
     settings: SRMSettings = config.settings  # type: ignore[assignment]
     augment = event_jitter(settings.max_shift) if isinstance(settings, SlayerEventSettings) else None
     parts = ClassificationParts(load_split=load_split, encode=encode, model=model, loss=settings.loss(),
-                                predict=predict_class, augment=augment)
+                                predict=predict_class, reduction=BatchReduction.MEAN, augment=augment)
     return ClassificationExperiment(config, parts)
 
 

@@ -14,7 +14,7 @@ import torch
 
 from spikegrad.encoding import poisson_encode
 from spikegrad.functional.neuron import LIFParameters, Reset
-from spikegrad.losses import rate_cross_entropy
+from spikegrad.losses import BatchReduction, rate_cross_entropy
 from spikegrad.nn import Dense, SNNSequential, TimeFixedDropout
 from spikegrad.nn.spec import NeuronSpec, OutputKind, Realize, Role
 from spikegrad.rules.plugin import Head
@@ -76,7 +76,7 @@ def build_rate_mlp(config: RunConfig, dataset: str) -> ClassificationExperiment:
     height, width = data.image_shape
     shift = settings.max_shift
     recipe_head = Head(OutputKind.SPIKES, lambda out, y: rate_cross_entropy(out, y, scale=settings.rate_scale),
-                       spike_count_prediction)
+                       spike_count_prediction, BatchReduction.MEAN)
     head = rule.head(neuron_spec(settings, output=True), recipe_head)
     parts = ClassificationParts(
         load_split=data,
@@ -84,6 +84,7 @@ def build_rate_mlp(config: RunConfig, dataset: str) -> ClassificationExperiment:
         model=lif_mlp([height * width, *settings.hidden, data.num_classes], settings, rule.layer),
         loss=head.loss,
         predict=head.predict,
+        reduction=head.reduction,
         augment=(lambda x, g: random_shift(x, shift, g)) if shift > 0 else None,
     )
     return ClassificationExperiment(config, parts, {"rule": repr(rule)})
