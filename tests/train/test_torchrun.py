@@ -55,6 +55,15 @@ def assert_same_metrics(run: Path, reference: Path) -> None:
         assert row == pytest.approx(want, abs=1e-5), run.name
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One thread, as torchrun gives each of its processes: on a loaded machine more threads are slower here."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def one_process(overrides: dict[str, str], run_dir: Path, cut_in_epoch: int | None = None) -> None:
     trainer = Trainer(build_experiment(get_recipe("digits").configure(overrides)), run_dir)
     if cut_in_epoch is None:
