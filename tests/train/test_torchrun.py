@@ -1,9 +1,17 @@
 """``torchrun`` runs the normal training on several processes (gloo): the same weights as one process.
 
 Each test starts real processes with ``python -m torch.distributed.run`` (torchrun) on this checkout's
-``src``. What differs from one process with the same global batch is floating-point summation order only
-(gradients summed over shares, the shares' losses weighted and summed): the weights agree to float32
-rounding, checked with ``assert_close``'s float32 tolerances, and the metrics to 1e-5.
+``src``. With dense synapses, what differs from one process with the same global batch is floating-point
+summation order only (gradients summed over shares, the shares' losses weighted and summed): the weights
+agree to float32 rounding, checked with ``assert_close``'s float32 tolerances, and the metrics to 1e-5.
+
+With ``synapse_mode=auto`` (the default) each Dense synapse also chooses per call between the dense product
+and the event path from the sampled density of that call's input, which differs between a share and the
+whole batch (``event_synapse_share`` in ``summary.json`` differs); both paths are exact to float rounding
+but round differently, and one epoch of Adam amplifies that to about 1e-4 in a few weights of ``digits``.
+That case is checked to within half of one Adam step (lr 2e-3): 1e-3 in any weight and metric. The test of
+every rule on three processes trains with SGD, where rounding grows more (NA's backward re-simulates
+thresholded membranes): it allows 1e-4.
 """
 
 from __future__ import annotations
@@ -36,11 +44,18 @@ def torchrun(processes: int, *args: str, cwd: Path) -> subprocess.CompletedProce
     return done
 
 
-def assert_same_weights(run: Path, reference: Path) -> None:
+FLOAT32_ROUNDING = {}  # assert_close's float32 tolerances; metrics to 1e-5
+HALF_AN_ADAM_STEP = {"atol": 1e-3, "rtol": 0.0}
+ONE_EPOCH_OF_ROUNDING = {"atol": 1e-4, "rtol": 1e-4}
+"""Rounding amplified by an epoch of SGD at lr 0.05 (NA, whose backward re-simulates thresholded membranes, reaches
+about 2e-5); a wrongly weighted share's loss moves weights by 1e-3 and more."""
+
+
+def assert_same_weights(run: Path, reference: Path, tolerance: dict[str, float] = FLOAT32_ROUNDING) -> None:
     weights, expected = load_file(run / "model.safetensors"), load_file(reference / "model.safetensors")
     assert weights.keys() == expected.keys()
     for name in expected:
-        torch.testing.assert_close(weights[name], expected[name], msg=lambda m: f"{run.name} {name}: {m}")
+        torch.testing.assert_close(weights[name], expected[name], **tolerance, msg=lambda m: f"{run.name} {name}: {m}")
 
 
 def metrics(run: Path) -> list[dict[str, float]]:
@@ -48,11 +63,11 @@ def metrics(run: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if k != "epoch_seconds"} for row in csv.DictReader(handle)]
 
 
-def assert_same_metrics(run: Path, reference: Path) -> None:
+def assert_same_metrics(run: Path, reference: Path, tolerance: dict[str, float] = FLOAT32_ROUNDING) -> None:
     got, expected = metrics(run), metrics(reference)
     assert [row.keys() for row in got] == [row.keys() for row in expected]
     for row, want in zip(got, expected):
-        assert row == pytest.approx(want, abs=1e-5), run.name
+        assert row == pytest.approx(want, abs=tolerance.get("atol", 1e-5)), run.name
 
 
 @pytest.fixture(autouse=True)
@@ -75,24 +90,28 @@ def one_process(overrides: dict[str, str], run_dir: Path, cut_in_epoch: int | No
         cut(trainer, cut_in_epoch).fit()
 
 
-def test_torchrun_two_processes_train_digits_as_one_process_does(tmp_path):
-    """The acceptance test: ``torchrun --nproc_per_node 2 -m spikegrad train digits`` for one epoch."""
-    done = torchrun(2, "-m", "spikegrad", "train", "digits", "--epochs", "1", "--out", "two", cwd=tmp_path)
+@pytest.mark.parametrize(("synapse_mode", "tolerance"), [("dense", FLOAT32_ROUNDING), ("auto", HALF_AN_ADAM_STEP)])
+def test_torchrun_two_processes_train_digits_as_one_process_does(tmp_path, synapse_mode, tolerance):
+    """The acceptance test: ``torchrun --nproc_per_node 2 -m spikegrad train digits`` for one epoch (module
+    docstring: what differs in each synapse mode)."""
+    done = torchrun(2, "-m", "spikegrad", "train", "digits", "--epochs", "1", "--set", f"synapse_mode={synapse_mode}",
+                    "--out", "two", cwd=tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["two"]  # one run directory, nothing else
     assert sorted(path.name for path in (tmp_path / "two").iterdir()) == sorted(RUN_FILES)
     assert done.stderr.count("epoch 1/1") == 1  # rank 0 alone prints
     assert json.loads((tmp_path / "two" / "summary.json").read_text())["processes"] == 2
 
-    one_process({"epochs": "1"}, tmp_path / "one")
+    one_process({"epochs": "1", "synapse_mode": synapse_mode}, tmp_path / "one")
     assert read_config(tmp_path / "two" / "config.yaml") == read_config(tmp_path / "one" / "config.yaml")
-    assert_same_weights(tmp_path / "two", tmp_path / "one")
-    assert_same_metrics(tmp_path / "two", tmp_path / "one")
+    assert_same_weights(tmp_path / "two", tmp_path / "one", tolerance)
+    assert_same_metrics(tmp_path / "two", tmp_path / "one", tolerance)
 
 
 # 89 training samples in global batches of 22 (the last batch: 1 sample, so two of the three processes have an
-# empty share), 50 test samples in evaluation chunks of 16 (the last: 2)
+# empty share), 50 test samples in evaluation chunks of 16 (the last: 2); SGD, whose step (unlike Adam's) scales
+# with the gradient, so a wrongly weighted loss shows in the weights; dense synapses (module docstring)
 TINY = {"hidden": "[24]", "steps": "6", "train_limit": "89", "test_limit": "50", "batch_size": "22",
-        "eval_batch_size": "16", "epochs": "1"}
+        "eval_batch_size": "16", "epochs": "1", "optimizer": "sgd", "lr": "0.05", "synapse_mode": "dense"}
 
 
 def test_every_rule_trains_alike_on_three_processes_and_resumes_across_process_counts(tmp_path, monkeypatch):
@@ -112,8 +131,8 @@ def test_every_rule_trains_alike_on_three_processes_and_resumes_across_process_c
             tmp_path / "three" / "three-then-one").fit(resume=True)
 
     for method in CLASSIFIERS:
-        assert_same_weights(tmp_path / "three" / method, tmp_path / "one" / method)
-        assert_same_metrics(tmp_path / "three" / method, tmp_path / "one" / method)
+        assert_same_weights(tmp_path / "three" / method, tmp_path / "one" / method, ONE_EPOCH_OF_ROUNDING)
+        assert_same_metrics(tmp_path / "three" / method, tmp_path / "one" / method, ONE_EPOCH_OF_ROUNDING)
     for resumed in ("one-then-three", "three-then-one"):
-        assert_same_weights(tmp_path / "three" / resumed, tmp_path / "one" / "two-epochs")
-        assert_same_metrics(tmp_path / "three" / resumed, tmp_path / "one" / "two-epochs")
+        assert_same_weights(tmp_path / "three" / resumed, tmp_path / "one" / "two-epochs", ONE_EPOCH_OF_ROUNDING)
+        assert_same_metrics(tmp_path / "three" / resumed, tmp_path / "one" / "two-epochs", ONE_EPOCH_OF_ROUNDING)
