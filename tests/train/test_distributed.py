@@ -85,9 +85,8 @@ def test_one_gpu_for_all_processes_is_refused(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("LOCAL_RANK", "0")
-    with pytest.raises(ConfigError, match="'device'.*cuda:LOCAL_RANK.*--device cuda"):
-        with torchrun_world("cuda:1"):
-            pass
+    with pytest.raises(ConfigError, match="'device'.*cuda:LOCAL_RANK.*--device cuda"), torchrun_world("cuda:1"):
+        pass
     assert not dist.is_initialized()
 
 

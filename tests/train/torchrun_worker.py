@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe, read_config
+from spikegrad.train import Trainer, build_experiment, get_recipe, read_config
 from spikegrad.train.distributed import torchrun_world
 from spikegrad.train.recipe_parts import CLASSIFIERS
 

@@ -38,6 +38,7 @@ from torch import nn
 from spikegrad.errors import ConfigError
 
 _STREAM_STRIDE = 1_000_000_007  # separates the random streams of the processes (see World.stream)
+_CPU = torch.device("cpu")
 
 
 def torchrun_world_size() -> int:
@@ -54,7 +55,7 @@ class World:
 
     rank: int = 0
     size: int = 1
-    device: torch.device = torch.device("cpu")
+    device: torch.device = _CPU
 
     @property
     def is_writer(self) -> bool:
