@@ -58,6 +58,19 @@ def test_gradients_come_back_per_parameter_and_none_stays_where_no_process_gave_
     assert world.sum(1.5, 2) == (1.5, 2.0)
 
 
+def test_only_rank_0_does_the_writers_work_and_its_error_is_raised(group_of_one):
+    done = []
+    World(1, 2).writer_does(lambda: done.append("rank 1"))
+    World(0, 2).writer_does(lambda: done.append("rank 0"))
+    assert done == ["rank 0"]
+
+    def refuse():
+        raise ConfigError("--out", "taken")
+
+    with pytest.raises(ConfigError, match="'--out': taken"):
+        World(0, 2).writer_does(refuse)
+
+
 def test_a_spike_train_problem_refuses_several_processes():
     experiment = build_experiment(get_recipe("normad-xor").defaults)
     with pytest.raises(ConfigError, match="'torchrun'.*normad-xor.*one process"):

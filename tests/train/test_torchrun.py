@@ -35,13 +35,14 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 WORKER = Path(__file__).with_name("torchrun_worker.py")
 
 
-def torchrun(processes: int, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """``torchrun --standalone --nproc_per_node processes ARGS`` with this checkout's package first on the path."""
+def torchrun(processes: int, *args: str, cwd: Path, returncode: int = 0) -> subprocess.CompletedProcess:
+    """``torchrun --standalone --nproc_per_node processes ARGS`` with this checkout's package first on the path,
+    checked to exit with ``returncode``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", *args]
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
                           check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == returncode, done.stdout[-3000:] + done.stderr[-3000:]
     return done
 
 
@@ -106,6 +107,17 @@ def test_torchrun_two_processes_train_digits_as_one_process_does(tmp_path, synap
     assert read_config(tmp_path / "two" / "config.yaml") == read_config(tmp_path / "one" / "config.yaml")
     assert_same_weights(tmp_path / "two", tmp_path / "one", tolerance)
     assert_same_metrics(tmp_path / "two", tmp_path / "one", tolerance)
+
+
+def test_a_run_directory_rank_0_refuses_stops_every_process_with_its_message(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("an earlier run's notes")
+    done = torchrun(2, "-m", "spikegrad", "train", "digits", "--epochs", "1", "--out", "taken", cwd=tmp_path,
+                    returncode=1)
+    assert "error: option '--out': taken already holds files (notes.txt)" in done.stderr  # rank 0
+    assert "error: rank 0 stopped: option '--out': taken already holds files" in done.stderr  # rank 1, not a hang
+    assert "[rank1]: Traceback" not in done.stderr
+    assert sorted(path.name for path in (tmp_path / "taken").iterdir()) == ["notes.txt"]
 
 
 # 89 training samples in global batches of 22 (the last batch: 1 sample, so two of the three processes have an

@@ -29,13 +29,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from spikegrad.errors import ConfigError
+from spikegrad.errors import ConfigError, SpikegradError
 
 _STREAM_STRIDE = 1_000_000_007  # separates the random streams of the processes (see World.stream)
 _CPU = torch.device("cpu")
@@ -97,6 +97,24 @@ class World:
             *parts, counts = flat.split([*(p.numel() for p in group), len(group)])
             for parameter, part, count in zip(group, parts, counts.tolist()):
                 parameter.grad = part.view_as(parameter) if count > 0 else None
+
+    def writer_does(self, action: Callable[[], None]) -> None:
+        """Run ``action`` on rank 0 alone (e.g. creating the run directory). Where it raises a
+        :class:`~spikegrad.errors.SpikegradError`, every other process raises one with the same message,
+        so that none waits for rank 0 in a collective it will never join."""
+        error = None
+        if self.is_writer:
+            try:
+                action()
+            except SpikegradError as err:
+                error = err
+        if self.size > 1:
+            message = [None if error is None else str(error)]
+            dist.broadcast_object_list(message, 0)
+            if error is None and message[0] is not None:
+                raise SpikegradError(f"rank 0 stopped: {message[0]}")
+        if error is not None:
+            raise error
 
     def broadcast(self, module: nn.Module) -> None:
         """Give every process rank 0's parameters and buffers."""

@@ -15,7 +15,9 @@ schedule state, so a run resumed after an interruption reproduces an uninterrupt
 
 Under torchrun (``world``: :mod:`spikegrad.train.distributed`) every process trains; rank 0 alone writes the
 run directory (all of the files above; its times and peak memory are its own) and prints. The loss of every batch and the epoch's metrics are sums
-over the processes, so every process takes the same decisions (divergence, early stop). Nothing in a
+over the processes, so every process takes the same decisions (divergence, early stop); a run directory that
+rank 0 refuses stops every process with its message. On resume every process reads the checkpoint (several
+nodes need the run directory on a shared filesystem). Nothing in a
 checkpoint depends on the number of processes: a run resumes onto any number, continuing with the same
 global batches and random encodings; only floating-point summation order and, with dropout, the masks of
 ranks > 0 (each process draws its own) differ from the run it continues.
@@ -173,9 +175,8 @@ class Trainer:
             self._restore()
             if writer:
                 remove_stale_temporaries(self.run_dir)
-        elif writer:
-            prepare_run_dir(self.run_dir, overwrite)
-            save_config(self.config, self.run_dir / "config.yaml")
+        else:
+            self.world.writer_does(lambda: self._new_run_dir(overwrite))
         self.world.broadcast(self.experiment.model)
         self._log = TensorBoardLog(self.run_dir) if self.tensorboard and writer else None
         torch.manual_seed(self.config.seed)
@@ -195,6 +196,10 @@ class Trainer:
             (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
             self._plots()
         return summary
+
+    def _new_run_dir(self, overwrite: bool) -> None:
+        prepare_run_dir(self.run_dir, overwrite)
+        save_config(self.config, self.run_dir / "config.yaml")
 
     def _run_epoch(self, epoch: int, progress: Progress) -> None:
         seed = epoch_seed(self.config.seed, epoch)
