@@ -14,13 +14,14 @@ Every epoch re-seeds all random draws from ``(seed, epoch)``, and the checkpoint
 schedule state, so a run resumed after an interruption reproduces an uninterrupted run on the CPU.
 
 Under torchrun (``world``: :mod:`spikegrad.train.distributed`) every process trains; rank 0 alone writes the
-run directory (all of the files above; its times and peak memory are its own) and prints. The loss of every batch and the epoch's metrics are sums
-over the processes, so every process takes the same decisions (divergence, early stop); a run directory that
-rank 0 refuses stops every process with its message. On resume every process reads the checkpoint (several
-nodes need the run directory on a shared filesystem). Nothing in a
-checkpoint depends on the number of processes: a run resumes onto any number, continuing with the same
-global batches and random encodings; only floating-point summation order and, with dropout, the masks of
-ranks > 0 (each process draws its own) differ from the run it continues.
+run directory (all of the files above; its times and peak memory are its own) and prints. The loss of every
+batch and the epoch's metrics are sums over the processes, so every process takes the same decisions
+(divergence, early stop); a run directory that rank 0 refuses stops every process with its message. On
+resume every process reads the checkpoint (several nodes need the run directory on a shared filesystem).
+Nothing in a checkpoint depends on the number of processes: a run resumes onto any number, continuing with
+the same global batches and random encodings. What differs from one process is floating-point rounding
+(summation order; with ``synapse_mode=auto``, which synapse calls take the event path, chosen per call from
+the density of the share) and, with dropout, the masks of ranks > 0 (each process draws its own).
 """
 
 from __future__ import annotations
