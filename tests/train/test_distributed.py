@@ -12,8 +12,22 @@ import torch.distributed as dist
 from typer.testing import CliRunner
 
 from spikegrad.cli import app
+from spikegrad.data.sparse import SparseSpikes
 from spikegrad.errors import ConfigError
-from spikegrad.train import Trainer, apply_overrides, build_experiment, get_recipe
+from spikegrad.functional.neuron import Reset
+from spikegrad.losses import rate_cross_entropy
+from spikegrad.nn import LIF, Dense, SNNSequential
+from spikegrad.train import (
+    ClassificationExperiment,
+    ClassificationParts,
+    RunConfig,
+    Settings,
+    Trainer,
+    apply_overrides,
+    build_experiment,
+    get_recipe,
+)
+from spikegrad.train.classification import dense_spikes
 from spikegrad.train.distributed import SINGLE_PROCESS, World, torchrun_world, torchrun_world_size
 
 
@@ -56,6 +70,36 @@ def test_gradients_come_back_per_parameter_and_none_stays_where_no_process_gave_
     assert torch.equal(used.grad, torch.arange(6.0).view(2, 3)) and unused.grad is None
     assert double.grad.dtype == torch.float64 and torch.equal(double.grad, torch.tensor([0.5, -1.0], dtype=torch.float64))
     assert world.sum(1.5, 2) == (1.5, 2.0)
+
+
+def _event_experiment() -> ClassificationExperiment:
+    """Sparse event samples (as event and audio recipes keep them) of 11 steps x 16 inputs, 4 classes."""
+    generator = torch.Generator().manual_seed(1)
+    samples = SparseSpikes.from_dense([(torch.rand(11, 16, generator=generator) < 0.3).float() for _ in range(23)])
+    labels = torch.randint(0, 4, (23,), generator=generator)
+    config = RunConfig(recipe="events", settings=Settings(), eval_batch_size=10)
+    network = SNNSequential(Dense(16, 4), LIF(tau_mem=5.0, reset=Reset.ZERO))
+    return ClassificationExperiment(config, ClassificationParts(lambda split: (samples, labels), dense_spikes, network,
+                                                                rate_cross_entropy))
+
+
+def _image_experiment() -> ClassificationExperiment:
+    """Poisson-coded digits: every share's encoding must be the whole batch's, drawn as one process draws it."""
+    overrides = {"hidden": "[8]", "steps": "4", "test_limit": "23", "eval_batch_size": "10"}
+    return build_experiment(apply_overrides(get_recipe("digits").defaults, overrides))
+
+
+@pytest.mark.parametrize("make", [_event_experiment, _image_experiment])
+def test_the_shares_evaluations_add_up_to_one_process_evaluation(group_of_one, make):
+    # chunks of 10, 10 and 3 samples over 4 processes: shares of 3/3/2/2 and 1/1/1/0
+    experiment, shares = make(), []
+    whole = experiment.evaluate("test", torch.Generator().manual_seed(5))
+    for rank in range(4):  # a group of one sums nothing: each rank's evaluation is its shares' alone
+        experiment.distribute(World(rank, 4))
+        shares.append(experiment.evaluate("test", torch.Generator().manual_seed(5)))
+    assert sum(share["accuracy"] for share in shares) == pytest.approx(whole["accuracy"])
+    assert sum(share["loss"] for share in shares) == pytest.approx(whole["loss"], rel=1e-6)
+    assert 0 < whole["accuracy"] < 1 and all(share["samples"] == whole["samples"] for share in shares)
 
 
 def test_only_rank_0_does_the_writers_work_and_its_error_is_raised(group_of_one):
