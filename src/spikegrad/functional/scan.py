@@ -107,8 +107,9 @@ class _NeuronScan(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # unused outputs (often the membrane) get no zero-filled gradient
         weights = NeuronWeights(decay, threshold, recurrent)
         thresholds = torch.empty_like(x) if params.adaptation is not None else None
-        spikes, membrane, final = neuron_forward(x, params, NeuronState(v0, i0, a0, s0), estimator,
-                                                 weights=weights, thresholds=thresholds)
+        with torch.autocast(x.device.type, enabled=False):  # the recurrent matmul too stays in x's precision
+            spikes, membrane, final = neuron_forward(x, params, NeuronState(v0, i0, a0, s0), estimator,
+                                                     weights=weights, thresholds=thresholds)
         ctx.params, ctx.estimator, ctx.extended = params, estimator, extended
         empty = final.v.new_empty(0)
         i_final = final.i if final.i is not None else empty
