@@ -122,11 +122,11 @@ def test_adaptive_and_own_weight_neurons_are_refused_naming_what():
     from spikegrad.functional.neuron import ALIFParameters, LIFParameters
     from spikegrad.nn import OwnParameters, OwnWeights, SpikingNeuron
 
-    with pytest.raises(ExportError, match=r"layer 1 \(SpikingNeuron\).*adaptive threshold"):
+    with pytest.raises(ExportError, match=r"layer 1 \(ALIF\).*adaptive threshold"):
         to_nir(SNNSequential(Dense(3, 2), SpikingNeuron(ALIFParameters(reset=Reset.ZERO))))
     params = LIFParameters(reset=Reset.ZERO)
     own = SpikingNeuron(params, own=OwnWeights(OwnParameters(2, recurrent=True), params))
-    with pytest.raises(ExportError, match=r"layer 1 \(SpikingNeuron\).*recurrent weights"):
+    with pytest.raises(ExportError, match=r"layer 1 \(LIF\).*recurrent weights"):
         to_nir(SNNSequential(Dense(3, 2), own))
 
 
