@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "spikegrad"
-CORE = ("errors", "types", "runtime", "functional", "grad", "nn", "losses", "encoding", "data")
+CORE = ("errors", "types", "runtime", "functional", "grad", "kernels", "nn", "losses", "encoding", "data")
 RULES = sorted(p.name for p in (PACKAGE / "rules").iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 

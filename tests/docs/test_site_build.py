@@ -24,4 +24,12 @@ def test_the_site_builds_in_strict_mode(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     compare = (tmp_path / "compare" / "index.html").read_text()
     assert "0.9778" in compare and "--8&lt;--" not in compare  # README's table included, not its marker
-    assert "neuron_scan" in (tmp_path / "api" / "index.html").read_text()  # the reference is generated
+    functional = (tmp_path / "api" / "functional" / "index.html").read_text()
+    assert "neuron_scan" in functional and "LIFParameters" in functional  # the reference is generated
+    for package in ("core", "grad", "nn", "losses", "encoding", "data", "rules", "slayer", "lee", "na", "normad",
+                    "train", "export", "analysis"):
+        page = (tmp_path / "api" / package / "index.html").read_text()
+        assert 'class="doc doc-heading"' in page, package
+        assert ":class:`" not in page and ".. math::" not in page, package  # docs_tools/rst_docstrings.py ran
+    results = (tmp_path / "benchmarks" / "index.html").read_text()
+    assert "--8&lt;--" not in results and "Linear+LIF MLP on the CPU" in results  # benchmarks/RESULTS.md included

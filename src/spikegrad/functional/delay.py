@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from spikegrad.errors import ConfigError, InputError, ShapeError
+from spikegrad.kernels import kernel_for
 
 
 def delay_bins(delay: torch.Tensor, ts: float) -> torch.Tensor:
@@ -93,7 +94,8 @@ class _Delay(torch.autograd.Function):
 def axonal_delay(x: torch.Tensor, delay: torch.Tensor, ts: float) -> torch.Tensor:
     """Delay ``x[T, B, *features]`` by ``delay`` ms (broadcast to ``features``), in whole bins of ``ts`` ms.
 
-    See the module docstring for the forward shift and the gradients to ``x`` and ``delay``.
+    See the module docstring for the forward shift and the gradients to ``x`` and ``delay``. Dispatch: the
+    Triton kernel (:mod:`spikegrad.kernels.axonal_delay`) for supported CUDA calls, this reference elsewhere.
     """
     if x.dim() < 3:
         raise ShapeError("axonal_delay input", "[T, B, features...]", tuple(x.shape))
@@ -108,4 +110,4 @@ def axonal_delay(x: torch.Tensor, delay: torch.Tensor, ts: float) -> torch.Tenso
     if not bool(((delay >= 0) & torch.isfinite(delay)).all()):  # one reduction over the (small) delay tensor
         raise InputError("delay", "every delay must be a finite number >= 0 ms (a negative delay would read "
                          f"input from the future); got min {delay.min().item()}, max {delay.max().item()}")
-    return _Delay.apply(x, delay, ts)
+    return (kernel_for("axonal_delay", x, delay, ts) or _Delay.apply)(x, delay, ts)

@@ -34,6 +34,7 @@ import torch
 
 from spikegrad.errors import ShapeError
 from spikegrad.functional.alpha_kernel import AlphaKernel
+from spikegrad.kernels import kernel_for
 
 
 class FilterMethod(enum.Enum):
@@ -58,12 +59,15 @@ def _fir(x: torch.Tensor, kernel: torch.Tensor, adjoint: bool) -> torch.Tensor:
     return (matrix @ x.reshape(x.shape[0], -1)).reshape(x.shape)
 
 
-def _alpha(x: torch.Tensor, kernel: AlphaKernel, adjoint: bool) -> torch.Tensor:
-    """Filter (or, with ``adjoint``, correlate) ``x[T, ...]`` with ``kernel`` by the recursion above.
+def alpha_recursion(x: torch.Tensor, decay: float, adjoint: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The two first-order scans of the IIR filter over ``x[T, ...]`` (backwards in time with ``adjoint``).
 
-    The adjoint is the same recursion run backwards in time.
+    Returns ``(e, w)``: :math:`e[n] = x[n] + r\,e[n-1]` (``e[first] = x[first]``) and
+    :math:`w[n] = e[n-1] + r\,w[n-1]` (``w[first] = 0``), with ``r = decay`` (dimensionless) and ``n - 1``
+    read as ``n + 1`` in the adjoint. The reference of the kernel ``alpha_recursion``
+    (:mod:`spikegrad.kernels.alpha_recursion`).
     """
-    steps, taps, r, c = x.shape[0], kernel.length, kernel.decay, kernel.gain
+    steps, r = x.shape[0], decay
     order = range(steps - 1, -1, -1) if adjoint else range(steps)
     xs = x.unbind(0)
     e = torch.empty_like(x)  # exponential trace sum_m r^m x[n-m]
@@ -75,6 +79,17 @@ def _alpha(x: torch.Tensor, kernel: AlphaKernel, adjoint: bool) -> torch.Tensor:
     for prev, cur in zip(order[:-1], order[1:]):
         torch.add(xs[cur], es[prev], alpha=r, out=es[cur])
         torch.add(es[prev], ws[prev], alpha=r, out=ws[cur])
+    return e, w
+
+
+def _alpha(x: torch.Tensor, kernel: AlphaKernel, adjoint: bool) -> torch.Tensor:
+    """Filter (or, with ``adjoint``, correlate) ``x[T, ...]`` with ``kernel`` by the recursion above.
+
+    The adjoint is the same recursion run backwards in time. The scans dispatch through
+    :func:`spikegrad.kernels.kernel_for` (a fused Triton kernel for supported CUDA tensors).
+    """
+    steps, taps, r, c = x.shape[0], kernel.length, kernel.decay, kernel.gain
+    e, w = (kernel_for("alpha_recursion", x, r, adjoint) or alpha_recursion)(x, r, adjoint)
     w.mul_(c * r)
     if taps < steps:  # subtract the tail k >= K: r^K (y_inf[n-K] + c K e[n-K]) (n+K in the adjoint)
         source = slice(taps, None) if adjoint else slice(0, steps - taps)

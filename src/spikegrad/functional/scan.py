@@ -60,6 +60,7 @@ from spikegrad.functional.neuron import (
     reset,
 )
 from spikegrad.grad.base import SpikeEstimator
+from spikegrad.kernels import kernel_for
 from spikegrad.types import check_neuron_input, full_precision
 
 
@@ -229,18 +230,25 @@ def neuron_scan(
         :class:`NeuronOutput` with ``spikes`` and ``membrane`` (before reset) ``[T, B, ...]`` and the state
         after the last step. Scanning ``x[:k]`` and then ``x[k:]`` from the carried state gives exactly
         the same numbers as scanning ``x``, and the same as :func:`neuron_step` applied step by step.
+
+    Dispatch: the Triton kernel (:mod:`spikegrad.kernels.neuron_scan`) for supported CUDA calls, this
+    reference elsewhere (:func:`spikegrad.kernels.kernel_for`; force either with ``use_backend``).
     """
     check_neuron_input(x, "x")
     x = full_precision(x)
     if state is None:
         state = initial_state(params, x[0], weights)
     check_state(params, state, x.shape[1:], weights)
-    if params.adaptation is not None or any(w is not None for w in weights):
+    kernel = kernel_for("neuron_scan", x, state.v, state.i, params, estimator, weights)
+    if kernel is not None:  # a plain neuron: the kernel's supports refuses adaptation and the own tensors
+        spikes, membrane, v, i = kernel(x, state.v, state.i, params, estimator)
+    elif params.adaptation is not None or any(w is not None for w in weights):
         check_weights(weights, x.shape[1:], x.dtype)
         spikes, membrane, v, i, a, s = _NeuronScan.apply(x, state.v, state.i, params, estimator, state.a, state.s,
                                                          *weights, True)
         return NeuronOutput(spikes, membrane, NeuronState(v, i if params.syn_decay is not None else None,
                                                           a if params.adaptation is not None else None,
                                                           s if weights.recurrent is not None else None))
-    spikes, membrane, v, i = _NeuronScan.apply(x, state.v, state.i, params, estimator)
+    else:
+        spikes, membrane, v, i = _NeuronScan.apply(x, state.v, state.i, params, estimator)
     return NeuronOutput(spikes, membrane, NeuronState(v, i if params.syn_decay is not None else None))

@@ -3,7 +3,7 @@
 - :mod:`.neuron`: the neuron (:class:`NAParameters`, :func:`na_forward`, :func:`synaptic_trace`);
 - :mod:`.membrane`: membrane-potential addition, subtraction and distance;
 - :mod:`.neighbours`: the vectorised, chunked neighbour re-simulation with the chain effect;
-- :mod:`.rule`: the backward modes :class:`Faithful` (original code) and :class:`Paper` (poster);
+- :mod:`.modes`: the backward modes :class:`Faithful` (original code) and :class:`Paper` (poster);
 - :mod:`.function`: the layer as autograd functions, :func:`na_lif` and the BPTT baseline :func:`surrogate_lif`.
 """
 

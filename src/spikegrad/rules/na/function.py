@@ -70,7 +70,9 @@ def na_delta(
 
     Args:
         grad_trace: ``g = dL/da``, ``[T, ...]``.
-        currents, membrane, spikes: the forward pass (``membrane`` before reset), ``[T, ...]``.
+        currents: the forward pass's input currents, ``[T, ...]``.
+        membrane: the forward pass's membrane potential before reset, ``[T, ...]``.
+        spikes: the forward pass's spikes, ``[T, ...]``.
         params: the neuron's constants.
         rule: :class:`Faithful` or :class:`Paper`.
         is_output: whether this is the network's output layer (``LossChange.EXACT`` is allowed there).

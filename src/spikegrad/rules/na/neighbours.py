@@ -206,7 +206,9 @@ def neighbour_loss_changes(
     (the trace ``a`` is a linear filter of the spikes), so the neighbours' traces are never formed.
 
     Args:
-        currents, membrane, spikes: one forward pass, ``[T, neurons]`` (same shape, time first).
+        currents: one forward pass's input currents, ``[T, neurons]`` (time first).
+        membrane: the same pass's membrane potential before reset, ``[T, neurons]``.
+        spikes: the same pass's spikes, ``[T, neurons]``.
         spike_weight: ``w[T, neurons]``, the loss sensitivity per spike and step.
         params: the neuron's constants.
         quadratic: also return ``Q[k] = ||a_k - a||^2`` over time (for the exact loss difference).

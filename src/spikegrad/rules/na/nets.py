@@ -66,7 +66,8 @@ def build_na_net(
             synaptic traces (:attr:`NAParameters.neuron`, ``trace_tau = tau_s``).
         padding: zero padding of every convolution.
         dropout: probability of every ``D`` layer (0 removes them).
-        conv_scale, dense_scale: weight-initialisation factors.
+        conv_scale: weight-initialisation factor of the convolutions.
+        dense_scale: weight-initialisation factor of the dense layers.
 
     Returns:
         An :class:`~spikegrad.nn.SNNSequential` mapping ``[T, B, *in_shape]`` to output traces ``[T, B, classes]``.

@@ -30,6 +30,7 @@ import torch
 
 from spikegrad.errors import ShapeError
 from spikegrad.grad.base import SpikeEstimator
+from spikegrad.kernels import kernel_for
 from spikegrad.rules.slayer.srm import SRMParameters
 
 
@@ -93,6 +94,9 @@ def slayer_spike(
         params: threshold, refractory kernel and ``Ts``.
         estimator: surrogate ``rho`` (default :meth:`SRMParameters.estimator`, SLAYER's PDF).
         pending: refractory contributions carried from a previous call (``[K_nu - 1, ...]``; zeros if None).
+
+    Dispatch: the Triton kernel (:mod:`spikegrad.kernels.srm_spike`) for supported CUDA calls, this reference
+    elsewhere (:func:`spikegrad.kernels.kernel_for`).
     """
     if u.dim() < 1 or u.shape[0] == 0:
         raise ShapeError("slayer_spike input", "[T, ...] (time first, T >= 1)", tuple(u.shape))
@@ -104,5 +108,6 @@ def slayer_spike(
     elif tuple(pending.shape) != pending_shape:
         raise ShapeError("pending", f"{list(pending_shape)} ([K_nu - 1] + one step of u)", tuple(pending.shape))
     estimator = estimator if estimator is not None else params.estimator()
-    spikes, membrane, carried = _SLAYERSpike.apply(u, refractory, pending.detach(), params.theta, params.ts, estimator)
+    scan = kernel_for("srm_spike", u, refractory, pending, params.theta, params.ts, estimator) or _SLAYERSpike.apply
+    spikes, membrane, carried = scan(u, refractory, pending.detach(), params.theta, params.ts, estimator)
     return SpikeOutput(spikes, membrane, carried)
