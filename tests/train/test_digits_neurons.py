@@ -54,6 +54,26 @@ def test_scan_rules_train_every_own_parameter(method, tmp_path):
         assert not torch.equal(after[name].detach(), value), f"{name} did not train"
 
 
+FEATURES = {
+    "learnable tau and threshold": {"learn_decay": "neuron", "learn_threshold": "neuron"},
+    "adaptive threshold": {"adapt_strength": 0.1, "tau_adapt": 100},
+    "recurrent": {"recurrent": "true"},
+}
+
+
+@pytest.mark.parametrize("method", ["bptt", "slayer"])
+@pytest.mark.parametrize("feature", FEATURES.values(), ids=FEATURES.keys())
+def test_each_feature_trains_digits_above_chance(feature, method, tmp_path):
+    """3 epochs on 320 training images: the loss falls and test accuracy (120 images) is far above 0.1."""
+    experiment = _experiment(method=method, epochs=3, train_limit=320, test_limit=120, batch_size=32, steps=10,
+                             **feature)
+    trainer = Trainer(experiment, tmp_path / "run")
+    summary = trainer.fit()
+    losses = [row["train_loss"] for row in trainer.history]
+    assert losses[-1] < 0.8 * losses[0], losses
+    assert summary["test_accuracy"] > 0.5, summary
+
+
 @pytest.mark.parametrize("method", ["lee", "na"])
 @pytest.mark.parametrize("setting", [{"adapt_strength": 0.1}, {"learn_decay": "layer"}, {"recurrent": "true"}])
 def test_other_rules_refuse_naming_the_reason(method, setting):

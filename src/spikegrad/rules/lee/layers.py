@@ -30,7 +30,6 @@ from spikegrad.functional.neuron import (
     NeuronParameters,
     NeuronState,
     Reset,
-    neuron_forward,
 )
 from spikegrad.nn.base import SpikingLayer, StatefulModule
 from spikegrad.nn.dropout import TimeFixedDropout
@@ -39,7 +38,7 @@ from spikegrad.nn.spec import NeuronSpec, Realize
 from spikegrad.nn.synapses import AvgPool2d, Conv2d
 from spikegrad.rules.lee.derivative import LeakCorrectedDerivative
 from spikegrad.rules.lee.scan import LeeGradientPath, lee_integrate, lee_neuron_scan
-from spikegrad.types import check_time_first, full_precision
+from spikegrad.types import check_time_first
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,10 +99,8 @@ class LeeNeuron(SpikingLayer):
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
-        out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state)
-        if self.recording:  # Lee's scan keeps no membrane: simulated again, for the record
-            v0 = torch.zeros_like(x[0]) if state is None else state.v
-            self.keep(out.spikes, neuron_forward(full_precision(x.detach()), self.params, NeuronState(v0.detach())).membrane)
+        out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state, keep_membrane=self.recording)
+        self.keep(out.spikes, out.membrane)
         return out.spikes, out.state
 
     @property
