@@ -118,6 +118,18 @@ def test_approximate_export_flags_and_measures(spikes, network_of_every_layer):
     assert (exact.matching, exact.coincidence, exact.predictions) == (1.0, 1.0, 1.0)
 
 
+def test_adaptive_and_own_weight_neurons_are_refused_naming_what():
+    from spikegrad.functional.neuron import ALIFParameters, LIFParameters
+    from spikegrad.nn import OwnParameters, OwnWeights, SpikingNeuron
+
+    with pytest.raises(ExportError, match=r"layer 1 \(ALIF\).*adaptive threshold"):
+        to_nir(SNNSequential(Dense(3, 2), SpikingNeuron(ALIFParameters(reset=Reset.ZERO))))
+    params = LIFParameters(reset=Reset.ZERO)
+    own = SpikingNeuron(params, own=OwnWeights(OwnParameters(2, recurrent=True), params))
+    with pytest.raises(ExportError, match=r"layer 1 \(LIF\).*recurrent weights"):
+        to_nir(SNNSequential(Dense(3, 2), own))
+
+
 def test_srm_neuron_is_refused_naming_the_layer():
     block = SLAYERBlock(Dense(3, 2, bias=False), SRMNeuron(SRMParameters()))
     with pytest.raises(ExportError, match=r"layer 0\.neuron \(SRMNeuron\).*truncated"):

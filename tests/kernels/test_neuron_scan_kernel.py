@@ -6,7 +6,16 @@ import pytest
 import torch
 
 from spikegrad.errors import ConfigError
-from spikegrad.functional import CUBAParameters, IFParameters, LIFParameters, NeuronState, Reset, neuron_scan
+from spikegrad.functional import (
+    ALIFParameters,
+    CUBAParameters,
+    IFParameters,
+    LIFParameters,
+    NeuronState,
+    NeuronWeights,
+    Reset,
+    neuron_scan,
+)
 from spikegrad.grad import ATan, ExponentialPDF, FastSigmoid, Sigmoid, Smooth, StraightThrough, Triangle
 from spikegrad.kernels import use_backend
 
@@ -162,6 +171,31 @@ def test_unsupported_calls_raise_when_forced_and_fall_back_otherwise():
     with use_backend("auto"):  # CPU tensors: the reference, whatever the estimator
         out = neuron_scan(x.requires_grad_(), params, Smooth(ATan()))
     assert type(out.spikes.grad_fn).__name__ == "_NeuronScanBackward"
+
+
+BEYOND_THE_KERNEL = {  # (params, weights, what the refusal names) for [T, B, 4] inputs
+    "adaptive": (ALIFParameters(tau_adapt=20.0, adapt_strength=0.1), NeuronWeights(), "adaptive threshold"),
+    "own-decay": (LIFParameters(), NeuronWeights(decay=torch.full((4,), 0.9)), "decay"),
+    "own-threshold": (LIFParameters(), NeuronWeights(threshold=torch.tensor(0.8)), "threshold"),
+    "recurrent": (LIFParameters(), NeuronWeights(recurrent=torch.zeros(4, 4)), "recurrent"),
+}
+
+
+@pytest.mark.parametrize("case", BEYOND_THE_KERNEL.values(), ids=BEYOND_THE_KERNEL.keys())
+def test_adaptive_own_and_recurrent_neurons_are_refused_by_the_kernel_and_run_by_the_reference(case):
+    from spikegrad.kernels.neuron_scan import supports
+
+    params, weights, named = case
+    x = torch.randn(3, 2, 4)
+    state = NeuronState(x[0] * 0)
+    assert named in supports(x, state.v, None, params, ATan(), weights)  # AUTO then runs the reference on CUDA
+    with pytest.raises(ConfigError, match=f"does not support this call: .*{named}"):
+        neuron_scan(x, params, ATan(), weights=weights)
+    with use_backend("auto"):
+        out = neuron_scan(x, params, ATan(), weights=weights)
+    with use_backend("reference"):
+        ref = neuron_scan(x, params, ATan(), weights=weights)
+    assert torch.equal(out.spikes, ref.spikes) and torch.equal(out.membrane, ref.membrane)
 
 
 def test_the_custom_ops_pass_opcheck():

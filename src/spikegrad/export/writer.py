@@ -247,6 +247,10 @@ def subtraction_refusal(layer: str) -> ExportError:
 def _neuron(layer: Layer, options: WriteOptions) -> Nodes:
     module: SpikingNeuron = layer.module  # type: ignore[assignment]
     params = module.params
+    if params.adaptation is not None or module.own is not None:
+        what = "an adaptive threshold" if params.adaptation is not None else module.own.spec.describe()
+        raise ExportError(layer.label, f"has {what}, which this writer does not map to NIR nodes yet; "
+                          "export a network of plain LIF/IF/CUBA layers")
     if params.reset is Reset.SUBTRACT and not options.approximate:
         raise subtraction_refusal(layer.label)
     equal_fires = fires_at_threshold(module, params.threshold)

@@ -17,7 +17,8 @@ the membrane ``h`` (float32) is saved; spikes and slopes are recomputed from it 
 
 Supported: float32 tensors, every :class:`~spikegrad.functional.neuron.Reset`, strict or not, ``detach_reset``,
 LIF/IF/CUBA, and the six estimators of :mod:`spikegrad.grad.surrogates` (exact classes). :func:`supports`
-names what else is refused; the registry then runs the reference.
+names what else is refused (among it the adaptive threshold, trainable decay or threshold and recurrent
+weights); the registry then runs the reference.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import torch
 import triton
 import triton.language as tl
 
-from spikegrad.functional.neuron import NeuronParameters, Reset
+from spikegrad.functional.neuron import NO_WEIGHTS, NeuronParameters, NeuronWeights, Reset
 from spikegrad.grad.base import SpikeEstimator
 from spikegrad.kernels.surrogates import derivative, estimator_code
 
@@ -196,8 +197,16 @@ neuron_scan_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def supports(x: torch.Tensor, v0: torch.Tensor, i0: torch.Tensor | None, params: NeuronParameters,
-             estimator: SpikeEstimator) -> str | None:
-    """Why the kernel cannot run this scan (a sentence), or None when it can."""
+             estimator: SpikeEstimator, weights: NeuronWeights = NO_WEIGHTS) -> str | None:
+    """Why the kernel cannot run this scan (a sentence), or None when it can.
+
+    ``weights`` are the neuron's own tensors the scan was given; the kernel runs none of them.
+    """
+    if params.adaptation is not None:
+        return "no kernel for the adaptive threshold (ALIF); the reference scan runs it"
+    own = [name for name, tensor in weights._asdict().items() if tensor is not None]
+    if own:
+        return f"no kernel for the neuron's own tensors ({', '.join(own)}); the reference scan runs them"
     if estimator_code(estimator) is None:
         return f"no kernel code for the estimator {type(estimator).__name__}; the catalogue's classes have one"
     tensors = [x, v0] + ([] if i0 is None else [i0])

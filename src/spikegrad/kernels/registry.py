@@ -4,7 +4,8 @@ Every op is first a PyTorch reference in :mod:`spikegrad.functional` (the specif
 registered for an op by naming the module that implements it; the module is imported on first use (so
 ``import spikegrad`` never imports Triton) and provides
 
-- ``supports(x, *args) -> str | None``: why the kernel cannot run this call (a sentence), or None;
+- ``supports(x, *args) -> str | None``: why the kernel cannot run this call (a sentence), or None; it may
+  be shown more of the call than ``apply`` takes (the neuron scan's own tensors, which it refuses);
 - ``apply(x, *args)``: the kernel, with the reference's signature and outputs, differentiable;
 - ``INTERPRETED``: whether its kernels were built for Triton's interpreter (CPU tensors).
 

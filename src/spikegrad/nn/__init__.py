@@ -4,11 +4,13 @@ from spikegrad.nn.base import SpikingLayer, StatefulModule, recording, spiking_l
 from spikegrad.nn.delay import AxonalDelay
 from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.layout import Layout, LayoutAdapter, from_time_first, to_time_first
-from spikegrad.nn.neurons import CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron
+from spikegrad.nn.neurons import ALIF, CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron
+from spikegrad.nn.own_weights import Granularity, OwnParameters, OwnWeights
 from spikegrad.nn.sequential import SNNSequential
 from spikegrad.nn.synapses import AvgPool2d, Conv2d, Dense, Flatten, SumPool2d
 
 __all__ = [
+    "ALIF",
     "CUBA",
     "IF",
     "LIF",
@@ -17,9 +19,12 @@ __all__ = [
     "Conv2d",
     "Dense",
     "Flatten",
+    "Granularity",
     "Layout",
     "LayoutAdapter",
     "LeakyIntegrator",
+    "OwnParameters",
+    "OwnWeights",
     "SNNSequential",
     "SpikingNeuron",
     "SpikingLayer",

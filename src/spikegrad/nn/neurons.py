@@ -2,7 +2,8 @@
 
 Each module stores its parameters and estimator, and returns ``(spikes, state)`` for input currents
 ``x[T, B, ...]``. The neuron type is decided by the parameter object alone; the maths lives in
-:mod:`spikegrad.functional.neuron`.
+:mod:`spikegrad.functional.neuron`. A layer may also train its own decay, threshold and recurrent
+weights (:class:`~spikegrad.nn.own_weights.OwnWeights`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import torch
 
 from spikegrad.functional.leaky import leaky_integrate
 from spikegrad.functional.neuron import (
+    NO_WEIGHTS,
+    ALIFParameters,
     CUBAParameters,
     IFParameters,
     LIFParameters,
@@ -22,6 +25,7 @@ from spikegrad.functional.scan import neuron_scan
 from spikegrad.grad.base import SpikeEstimator
 from spikegrad.grad.surrogates import FastSigmoid
 from spikegrad.nn.base import SpikingLayer, StatefulModule
+from spikegrad.nn.own_weights import OwnWeights
 from spikegrad.types import check_time_first
 
 
@@ -29,32 +33,38 @@ class SpikingNeuron(SpikingLayer):
     """A population of spiking neurons of any type, multi-step.
 
     Args:
-        params: the neuron type and its constants (e.g. :class:`LIFParameters`).
+        params: the neuron type and its constants (e.g. :class:`LIFParameters`, :class:`ALIFParameters`).
         estimator: the spike-derivative estimator (default :class:`FastSigmoid`, slope 25).
+        own: the layer's own trainable decay, threshold or recurrent weights (:class:`OwnWeights`);
+            where it trains one, that value replaces the constant of ``params``.
 
     Shape:
-        input ``[T, B, *features]`` currents; output spikes of the same shape; state tensors ``[B, *features]``.
+        input ``[T, B, *features]`` currents; output spikes of the same shape; state tensors ``[B, *features]``
+        (:class:`~spikegrad.functional.NeuronState`; recurrent layers need ``[T, B, N]``).
     """
 
-    def __init__(self, params: NeuronParameters, estimator: SpikeEstimator | None = None):
+    def __init__(self, params: NeuronParameters, estimator: SpikeEstimator | None = None, own: OwnWeights | None = None):
         super().__init__()
         self.params = params
         self.estimator = estimator if estimator is not None else FastSigmoid()
+        self.own = own
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
-        out = neuron_scan(x, self.params, self.estimator, state)
+        out = neuron_scan(x, self.params, self.estimator, state, NO_WEIGHTS if self.own is None else self.own())
         self.keep(out.spikes, out.membrane)
         return out.spikes, out.state
 
     @property
     def family(self) -> str:
-        """``LIF``, ``IF`` or ``CUBA`` (the parameter class's name for other neuron types)."""
-        return {LIFParameters: "LIF", CUBAParameters: "CUBA", IFParameters: "IF"}.get(type(self.params), type(self.params).__name__)
+        """``LIF``, ``IF``, ``CUBA`` or ``ALIF`` (the parameter class's name for other neuron types)."""
+        names = {LIFParameters: "LIF", CUBAParameters: "CUBA", IFParameters: "IF", ALIFParameters: "ALIF"}
+        return names.get(type(self.params), type(self.params).__name__)
 
     @property
     def kind(self) -> str:
-        return f"{self.family} (V_th {self.params.threshold:g})"
+        own = "" if self.own is None else f", {self.own.spec.describe()}"
+        return f"{self.family} (V_th {self.params.threshold:g}{own})"
 
     def extra_repr(self) -> str:
         return f"{self.params}, estimator={self.estimator}"
@@ -108,6 +118,26 @@ class CUBA(SpikingNeuron):
     ):
         params = CUBAParameters(threshold=threshold, reset=reset, detach_reset=detach_reset, strict=strict,
                                 tau_mem=tau_mem, dt=dt, tau_syn=tau_syn)
+        super().__init__(params, estimator)
+
+
+class ALIF(SpikingNeuron):
+    """LIF neurons with an adaptive threshold (see :class:`~spikegrad.functional.ALIFParameters`)."""
+
+    def __init__(
+        self,
+        tau_mem: float = 20.0,
+        tau_adapt: float = 200.0,
+        adapt_strength: float = 0.1,
+        threshold: float = 1.0,
+        reset: Reset = Reset.SUBTRACT,
+        detach_reset: bool = False,
+        dt: float = 1.0,
+        estimator: SpikeEstimator | None = None,
+        strict: bool = False,
+    ):
+        params = ALIFParameters(threshold=threshold, reset=reset, detach_reset=detach_reset, strict=strict,
+                                tau_mem=tau_mem, dt=dt, tau_adapt=tau_adapt, adapt_strength=adapt_strength)
         super().__init__(params, estimator)
 
 

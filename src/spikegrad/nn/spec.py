@@ -17,6 +17,7 @@ from torch import nn
 
 from spikegrad.errors import ConfigError
 from spikegrad.functional.neuron import NeuronParameters
+from spikegrad.nn.own_weights import OwnParameters, OwnWeights
 
 
 class Role(enum.Enum):
@@ -45,11 +46,15 @@ class NeuronSpec:
         trace_tau: when set, the layer hands on its spikes filtered by a synaptic trace with this time
             constant (steps; :func:`~spikegrad.functional.recursive_filter.synaptic_trace`), as TSSL-BP/NA
             networks do; None: the spikes themselves.
+        own: what the layer trains of its own neurons (trainable decay or threshold, recurrent weights;
+            :class:`~spikegrad.nn.own_weights.OwnParameters`), or None. Rules whose maths has no place
+            for them refuse such slots (:meth:`spikegrad.rules.plugin.Rule.refuse_beyond_papers`).
     """
 
     params: NeuronParameters
     role: Role = Role.HIDDEN
     trace_tau: float | None = None
+    own: OwnParameters | None = None
 
     def __post_init__(self) -> None:
         if self.trace_tau is not None and not self.trace_tau >= 1:
@@ -58,6 +63,10 @@ class NeuronSpec:
     @property
     def output_kind(self) -> OutputKind:
         return OutputKind.SPIKES if self.trace_tau is None else OutputKind.TRACE
+
+    def own_weights(self) -> OwnWeights | None:
+        """A fresh :class:`~spikegrad.nn.own_weights.OwnWeights` for this slot (None without ``own``)."""
+        return None if self.own is None else OwnWeights(self.own, self.params)
 
 
 @dataclasses.dataclass(frozen=True)

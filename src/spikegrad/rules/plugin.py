@@ -77,6 +77,14 @@ class Rule(ABC):
             raise self.not_for(f"{getattr(spec, 'neuron_name', type(spec).__name__)} neurons")
         return spec
 
+    def refuse_beyond_papers(self, spec: NeuronSpec, why: str) -> None:
+        """Refuse (ConfigError with ``why``) a slot whose neurons adapt their threshold or train their own
+        decay, threshold or recurrent weights, for a rule whose derivation has no place for them."""
+        if spec.params.adaptation is not None:
+            raise self.not_for(f"adaptive-threshold neurons ({type(spec.params).__name__}): {why}")
+        if spec.own is not None:
+            raise self.not_for(f"neurons with {spec.own.describe()}: {why}")
+
     def not_for(self, what: str) -> ConfigError:
         """The refusal for a slot this rule cannot train."""
         return ConfigError("method", f"{self.name} trains {self.trains}; it cannot train {what}")

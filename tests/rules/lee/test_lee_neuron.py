@@ -47,6 +47,26 @@ def test_forward_equals_the_shared_neuron_step(params):
     assert torch.allclose(out.state.v, state.v, atol=1e-12)
 
 
+def test_recording_keeps_the_membrane_before_reset_and_changes_no_gradient():
+    torch.manual_seed(0)
+    x = (torch.randn(20, 3, 5, dtype=F64) * 0.7 + 0.3).requires_grad_()
+    layer = LeeLIF(leak=0.9)
+    spikes, _ = layer(x)
+    (grad_plain,) = torch.autograd.grad(spikes.sum(), x)
+    assert layer.recorded_membrane is None
+    layer.recording = True
+    spikes_rec, _ = layer(x)
+    (grad_rec,) = torch.autograd.grad(spikes_rec.sum(), x)
+    membrane, v = [], torch.zeros(3, 5, dtype=F64)
+    for x_t in x.detach():  # U[t] = lambda v[t-1] + x[t] before reset; reset to zero on a strict crossing
+        h = 0.9 * v + x_t
+        membrane.append(h)
+        v = torch.where(h > 1.0, 0.0, h)
+    assert torch.allclose(layer.recorded_membrane, torch.stack(membrane), atol=1e-12)
+    assert torch.equal(layer.recorded_spikes, (layer.recorded_membrane > 1.0).to(F64))
+    assert torch.equal(spikes_rec, spikes) and torch.equal(grad_rec, grad_plain)
+
+
 def test_chunks_give_the_same_forward():
     x = torch.randn(40, 3, 5, dtype=F64) + 0.4
     neuron = LeeLIF()

@@ -18,14 +18,16 @@ class BPTT(Rule):
     """Surrogate-gradient BPTT: every spiking layer is the shared neuron with ``estimator`` as ``ds/dv``, the
     gradient is exact autograd everywhere else (synaptic traces, the integrating readout).
 
-    On any network of shared neurons (LIF, IF, CUBA, with or without synaptic-trace outputs).
+    On any network of shared neurons (LIF, IF, CUBA, ALIF, with or without synaptic-trace outputs), with
+    their own trainable decay, threshold and recurrent weights: the shared scan's backward gives their
+    gradients.
     """
 
     estimator: SpikeEstimator = ATan()
 
     name: ClassVar[str] = "bptt"
     gradient: ClassVar[str] = "autograd through the shared scan, surrogate spike derivative"
-    trains: ClassVar[str] = "the shared neurons (LIF, IF, CUBA)"
+    trains: ClassVar[str] = "the shared neurons (LIF, IF, CUBA, ALIF; trainable decay/threshold, recurrent)"
 
     def layer(self, spec: NeuronSpec | ReadoutSpec) -> nn.Module:
-        return build_layer(self.shared_slot(spec), lambda neuron: SpikingNeuron(neuron.params, self.estimator))
+        return build_layer(self.shared_slot(spec), lambda neuron: SpikingNeuron(neuron.params, self.estimator, neuron.own_weights()))

@@ -99,8 +99,8 @@ class LeeNeuron(SpikingLayer):
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
-        out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state)
-        self.keep(out.spikes)
+        out = lee_neuron_scan(x, self.params, self.derivative, self.gradient, state, keep_membrane=self.recording)
+        self.keep(out.spikes, out.membrane)
         return out.spikes, out.state
 
     @property

@@ -31,7 +31,7 @@ class Lee(Rule):
     code's factor of the pooling neurons (1 where they fired: no ``1/V_th``, no leak correction); the output
     slot becomes the integrating readout with the slot's leak and threshold, and the rule brings its loss,
     ``sum (o - y)^2``, and prediction ``argmax o``. CUBA neurons are refused: the derivation has no
-    synaptic-current stage.
+    synaptic-current stage; so are adaptive thresholds, trainable decay or threshold and recurrent weights.
     """
 
     path: LeeGradientPath = LeeGradientPath.CODE
@@ -41,6 +41,8 @@ class Lee(Rule):
     trains: ClassVar[str] = "LIF and IF neurons (reset to zero, strict threshold) with an integrating readout"
 
     def _params(self, spec: NeuronSpec) -> NeuronParameters:
+        self.refuse_beyond_papers(spec, "its pseudo-derivative is derived for a fixed leak and threshold, "
+                                  "with no threshold adaptation or recurrence")
         if spec.params.syn_decay is not None:
             raise self.not_for(f"{type(spec.params).__name__} neurons: its derivation has no synaptic current stage")
         return dataclasses.replace(spec.params, reset=Reset.ZERO, strict=True)

@@ -81,10 +81,12 @@ class LeeGradientPath(enum.Enum):
 
 
 class LeeScanOutput(NamedTuple):
-    """``spikes[T, B, ...]`` (0/1) and the state after the last step (membrane after reset, before leak)."""
+    """``spikes[T, B, ...]`` (0/1), the state after the last step (membrane after reset, before leak) and,
+    when asked for, the membrane before reset ``[T, B, ...]`` (no gradient flows through it)."""
 
     spikes: torch.Tensor
     state: NeuronState
+    membrane: torch.Tensor | None = None
 
 
 def check_lee_params(params: NeuronParameters) -> None:
@@ -105,16 +107,18 @@ class _LeeNeuronScan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x, v0, params: NeuronParameters, derivative: LeakCorrectedDerivative,  # type: ignore[override]
-                path: LeeGradientPath):
-        spikes, _, state = neuron_forward(x, params, NeuronState(v0), keep_membrane=False)
+                path: LeeGradientPath, keep_membrane: bool):
+        spikes, membrane, state = neuron_forward(x, params, NeuronState(v0), keep_membrane=keep_membrane)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.save_for_backward(spikes, derivative.derivative(spikes))
         ctx.path = path
         ctx.set_materialize_grads(False)
-        return spikes, state.v
+        membrane = membrane if membrane is not None else spikes.new_empty(0)
+        ctx.mark_non_differentiable(membrane)
+        return spikes, state.v, membrane
 
     @staticmethod
-    def backward(ctx: Any, g_spikes, g_v):  # type: ignore[override]
+    def backward(ctx: Any, g_spikes, g_v, g_membrane):  # type: ignore[override]
         spikes, gain = ctx.saved_tensors
         steps = spikes.shape[0]
         if ctx.path is LeeGradientPath.RATE:
@@ -122,9 +126,9 @@ class _LeeNeuronScan(torch.autograd.Function):
                 raise ConfigError("gradient", "the rate path treats one call as the whole window; "
                                   "do not back-propagate through the carried membrane state")
             if g_spikes is None:
-                return None, None, None, None, None
+                return None, None, None, None, None, None
             delta = gain * g_spikes.mean(0)
-            return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None
+            return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None, None
         if g_spikes is None:
             grad_x = torch.zeros_like(spikes)
         else:
@@ -133,7 +137,7 @@ class _LeeNeuronScan(torch.autograd.Function):
         for t in range(steps - 1, -1, -1):
             # dE/dU[t] = G g[t] s[t] + dE/dU[t+1] (1 - s[t]): leak detached, the reset gates the path
             carry = grad_x[t].addcmul_(carry, 1.0 - spikes[t])
-        return grad_x, carry.clone(), None, None, None
+        return grad_x, carry.clone(), None, None, None, None
 
 
 def lee_neuron_scan(
@@ -142,6 +146,7 @@ def lee_neuron_scan(
     derivative: LeakCorrectedDerivative,
     path: LeeGradientPath = LeeGradientPath.CODE,
     state: NeuronState | None = None,
+    keep_membrane: bool = False,
 ) -> LeeScanOutput:
     """Run Lee's spiking neurons over a window ``x[T, B, ...]`` of input currents.
 
@@ -154,15 +159,18 @@ def lee_neuron_scan(
             window (:class:`~spikegrad.rules.lee.derivative.LeakCorrectedDerivative`).
         path: :class:`LeeGradientPath` (``CODE``: the reference code's; ``RATE``: the paper's formula).
         state: membrane after reset at the previous step (zeros if None), ``[B, ...]``.
+        keep_membrane: also return the membrane before reset ``[T, B, ...]`` (for recording; the
+            backward pass does not use it).
 
     Returns:
-        :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]`` and the final state. Time and memory are
-        O(T); the backward pass keeps only the spikes (as booleans) and the per-neuron factor.
+        :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]``, the final state and, with ``keep_membrane``,
+        the membrane. Time and memory are O(T); the backward pass keeps only the spikes (as booleans) and
+        the per-neuron factor.
 
     Dispatch: the Triton kernel (:mod:`spikegrad.kernels.lee_scan`) for supported CUDA calls, this reference
     elsewhere (:func:`spikegrad.kernels.kernel_for`). The kernel computes the factor of
     :class:`~spikegrad.rules.lee.derivative.LeakCorrectedDerivative` itself, so another factor (a subclass)
-    runs the reference.
+    runs the reference; so does ``keep_membrane`` (the kernel does not write the membrane).
     """
     check_neuron_input(x, "x")
     x = full_precision(x)
@@ -174,12 +182,12 @@ def lee_neuron_scan(
     exact = type(derivative) is LeakCorrectedDerivative  # the formula the kernel computes, not a subclass's
     factor = (derivative.leak, derivative.threshold, derivative.eps) if exact else None
     rate = path is LeeGradientPath.RATE
-    kernel = kernel_for("lee_scan", x, v0, params, factor, rate)
+    kernel = None if keep_membrane else kernel_for("lee_scan", x, v0, params, factor, rate)
     if kernel is not None:
         spikes, v = kernel(x, v0, params, factor, rate)
-    else:
-        spikes, v = _LeeNeuronScan.apply(x, v0, params, derivative, path)
-    return LeeScanOutput(spikes, NeuronState(v))
+        return LeeScanOutput(spikes, NeuronState(v), None)
+    spikes, v, membrane = _LeeNeuronScan.apply(x, v0, params, derivative, path, keep_membrane)
+    return LeeScanOutput(spikes, NeuronState(v), membrane if keep_membrane else None)
 
 
 def lee_integrate(current: torch.Tensor, leak: float, membrane: torch.Tensor | None = None) -> torch.Tensor:

@@ -36,7 +36,8 @@ class NA(Rule):
     neuron with the slot's trace time constant (or ``trace_tau``, default the code's 2 steps, where the slot
     hands on spikes), turns the
     output slot (or an integrating readout) into NA's output neuron, and brings the trace loss against an
-    all-ones desired train and the prediction by the largest summed trace. CUBA neurons are refused.
+    all-ones desired train and the prediction by the largest summed trace. CUBA neurons are refused, and so
+    are adaptive thresholds, trainable decay or threshold and recurrent weights.
     """
 
     mode: NARule = Faithful()
@@ -50,6 +51,8 @@ class NA(Rule):
     def neuron_params(self, spec: NeuronSpec | ReadoutSpec) -> NAParameters:
         if isinstance(spec, ReadoutSpec):
             return NAParameters(_tau_m(spec.leak), self.trace_tau, spec.threshold)
+        self.refuse_beyond_papers(spec, "its neighbour re-simulation runs NA's fixed LIF neuron, with no "
+                                  "threshold adaptation, recurrence or trainable constants")
         if spec.params.syn_decay is not None:
             raise self.not_for(f"{type(spec.params).__name__} neurons: NA's neuron has no synaptic current stage")
         return NAParameters(_tau_m(spec.params.mem_decay), spec.trace_tau or self.trace_tau, spec.params.threshold)

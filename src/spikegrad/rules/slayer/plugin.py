@@ -24,6 +24,11 @@ class SLAYER(Rule):
     CUBA neurons). The error is then reassigned in time by the adjoint of the membrane's filter, which
     autograd through the shared scan computes. On SRM networks (:mod:`.nets`) this rule is exactly
     slayerPytorch's (golden-gradient tests).
+
+    Adaptive thresholds and a slot's own trainable decay, threshold and recurrent weights are trained
+    through the same scan (ours, not the paper's: SLAYER learns weights and delays only). The PDF's width
+    stays that of the slot's initial threshold; the spike's paths into the adaptation and the recurrence
+    are differentiated, only the reset is detached.
     """
 
     tau_rho: float = 1.0
@@ -31,7 +36,7 @@ class SLAYER(Rule):
 
     name: ClassVar[str] = "slayer"
     gradient: ClassVar[str] = "autograd; the PDF surrogate, reset detached, error reassigned in time by the filter adjoints"
-    trains: ClassVar[str] = "SRM neurons and the shared neurons (LIF, IF, CUBA)"
+    trains: ClassVar[str] = "SRM neurons and the shared neurons (LIF, IF, CUBA, ALIF; trainable decay/threshold, recurrent)"
 
     def __post_init__(self) -> None:
         check_positive("pdf_tau_rho", self.tau_rho)
@@ -43,6 +48,6 @@ class SLAYER(Rule):
 
         def neuron(slot: NeuronSpec) -> nn.Module:
             pdf = ExponentialPDF.from_slayer(self.tau_rho, self.scale_rho, slot.params.threshold)
-            return SpikingNeuron(dataclasses.replace(slot.params, detach_reset=True), pdf)
+            return SpikingNeuron(dataclasses.replace(slot.params, detach_reset=True), pdf, slot.own_weights())
 
         return build_layer(self.shared_slot(spec), neuron)
