@@ -5,6 +5,13 @@ float tensor ``[N, ...]`` (images, encoded at every batch by the recipe's encode
 coding) or :class:`~spikegrad.data.sparse.SparseSpikes` (event and audio samples binned once and kept
 sparse, made dense per batch). Training-time augmentation acts on the same kind of batch and draws
 from the trainer's generator, so resumed runs reproduce uninterrupted ones.
+
+Image batches are moved to the run's device first and augmented and encoded there, drawing on the
+device's generator (:func:`~spikegrad.train.device_generator.device_generator`: on the CPU the trainer's
+generator itself, so CPU runs draw exactly as before); sparse samples are augmented and made dense on the
+host with the trainer's generator and the dense batch moved. The accuracy counts stay on the device until
+the end of the epoch: of this loop only the logged per-batch loss is read back to the host (the trainer's
+divergence guards and the encoders' input range checks read their own values).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from spikegrad.data.sparse import SparseSpikes
 from spikegrad.data.split import ImageSplit
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.train.config import RunConfig
+from spikegrad.train.device_generator import device_generator
 from spikegrad.train.experiment import Experiment, ProgressCallback, StepFunction
 
 Samples = torch.Tensor | SparseSpikes
@@ -107,8 +115,20 @@ class ClassificationExperiment(Experiment):
     def num_batches(self) -> int:
         return -(-len(self.split("train")[1]) // self.config.batch_size)
 
-    def _forward(self, inputs: Samples, generator: torch.Generator) -> torch.Tensor:
-        x = self.parts.encode(inputs, generator).to(self.device)
+    def encode_batch(self, inputs: Samples, host: torch.Generator, on_device: torch.Generator,
+                     augment: bool = False) -> torch.Tensor:
+        """The network's input ``[T, B, ...]`` for a batch of inputs, on the run's device: an image tensor is
+        moved there first and (when ``augment``) augmented and encoded there, drawing on ``on_device`` (the
+        device's generator); sparse samples are augmented and made dense on the host, drawing on ``host``."""
+        if isinstance(inputs, torch.Tensor):
+            inputs, generator = inputs.to(self.device), on_device
+        else:
+            generator = host
+        if augment and self.parts.augment is not None:
+            inputs = self.parts.augment(inputs, generator)
+        return self.parts.encode(inputs, generator).to(self.device)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16"):
             output, _ = self.model(x)
         if output.dim() != 3:
@@ -119,20 +139,19 @@ class ClassificationExperiment(Experiment):
         inputs, labels = self.split("train")
         self.model.train()
         order = torch.randperm(len(labels), generator=generator)
-        total_loss, correct, batches = 0.0, 0, self.num_batches()
+        on_device = device_generator(generator, self.device)
+        total_loss, correct, batches = 0.0, torch.zeros((), dtype=torch.int64, device=self.device), self.num_batches()
         for index in range(batches):
             batch = order[index * self.config.batch_size:(index + 1) * self.config.batch_size]
-            x, y = inputs[batch], labels[batch].to(self.device)
-            if self.parts.augment is not None:
-                x = self.parts.augment(x, generator)
-            output = self._forward(x, generator)
+            y = labels[batch].to(self.device)
+            output = self._forward(self.encode_batch(inputs[batch], generator, on_device, augment=True))
             loss = self.parts.loss(output, y)
             step(loss)
             value = loss.item()
             total_loss += value * len(batch)
-            correct += int((self.parts.predict(output.detach()) == y).sum())
+            correct += (self.parts.predict(output.detach()) == y).sum()
             on_batch(index, batches, value)
-        return {"loss": total_loss / len(labels), "accuracy": correct / len(labels)}
+        return {"loss": total_loss / len(labels), "accuracy": int(correct) / len(labels)}
 
     def after_step(self) -> None:
         if self.parts.after_step is not None:
@@ -142,14 +161,15 @@ class ClassificationExperiment(Experiment):
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
         inputs, labels = self.split(split)
         self.model.eval()
-        total_loss, correct = 0.0, 0
+        on_device = device_generator(generator, self.device)
+        total_loss, correct = 0.0, torch.zeros((), dtype=torch.int64, device=self.device)
         for start in range(0, len(labels), self.config.eval_batch_size):
             index = torch.arange(start, min(start + self.config.eval_batch_size, len(labels)))
-            output = self._forward(inputs[index], generator)
+            output = self._forward(self.encode_batch(inputs[index], generator, on_device))
             y = labels[index].to(self.device)
             total_loss += self.parts.loss(output, y).item() * len(y)
-            correct += int((self.parts.predict(output) == y).sum())
-        return {"loss": total_loss / len(labels), "accuracy": correct / len(labels), "samples": float(len(labels))}
+            correct += (self.parts.predict(output) == y).sum()
+        return {"loss": total_loss / len(labels), "accuracy": int(correct) / len(labels), "samples": float(len(labels))}
 
     def summary(self, history: list[dict[str, float]]) -> dict[str, Any]:
         return dict(self._summary_extras)
@@ -160,7 +180,7 @@ class ClassificationExperiment(Experiment):
 
         inputs, labels = self.split("test")
         self.model.eval()
-        spikes = self.parts.encode(inputs[torch.arange(1)], generator).to(self.device)
+        spikes = self.encode_batch(inputs[torch.arange(1)], generator, device_generator(generator, self.device))
         layers = [("input", spikes)]
         record = getattr(self.model, "stateful_outputs", None)
         if record is not None:
