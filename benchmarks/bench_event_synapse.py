@@ -70,7 +70,7 @@ def block_rows(args) -> list[str]:
     gen = torch.Generator().manual_seed(0)
     x = (torch.rand(args.rows, args.in_features, generator=gen) < args.densities[0]).float()
     grad = torch.randn(args.rows, args.out_features, generator=gen)
-    active = event_module._ActiveInputs(x)
+    active = event_module.ActiveInputs(x)
     dense = median_ms(lambda: grad.t() @ x, args.min_time)
     rows = [f"| block MiB | weight gradient ms at {args.densities[0]:.0%} (dense product: {dense:.1f} ms) |", "|---|---|"]
     saved = event_module.GATHER_BLOCK_BYTES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spikegrad.data.augment import color_jitter, random_hflip, random_rotation
+from spikegrad.data.augment import ImageAugmentation, color_jitter, random_hflip, random_rotation, random_shift
 from spikegrad.data.color import hsv_to_rgb, rgb_to_hsv
 
 
@@ -31,3 +31,19 @@ def test_hflip_mirrors_about_half_of_the_images():
     mirrored = [torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images)]
     kept = [torch.equal(f, i) for f, i in zip(flipped, images)]
     assert all(m or k for m, k in zip(mirrored, kept)) and 70 < sum(mirrored) < 130
+
+
+def test_random_shift_crops_each_image_at_its_drawn_offset():
+    images = torch.rand(5, 2, 6, 7)
+    shifted = random_shift(images, 2, torch.Generator().manual_seed(3))
+    offsets = torch.randint(0, 5, (5, 2), generator=torch.Generator().manual_seed(3))
+    padded = torch.nn.functional.pad(images, (2,) * 4)
+    expected = torch.stack([padded[b, :, dy:dy + 6, dx:dx + 7] for b, (dy, dx) in enumerate(offsets.tolist())])
+    assert torch.equal(shifted, expected) and shifted.is_contiguous()
+
+
+def test_augmentations_draw_on_the_images_device_and_read_nothing_back():
+    # meta tensors have no data: a draw made on another device or a value read back to the host raises
+    images = torch.empty(4, 3, 8, 8, device="meta")
+    out = ImageAugmentation(max_shift=2, hflip=True, color_jitter=0.2, rotation=10.0)(images, torch.Generator())
+    assert out.device.type == "meta" and out.shape == images.shape

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from spikegrad.encoding import latency_encode, poisson_encode, signed_poisson_encode
+from spikegrad.encoding import integrate_and_fire_encode, latency_encode, poisson_encode, signed_poisson_encode
 from spikegrad.errors import ConfigError, ShapeError
 
 
@@ -47,3 +47,9 @@ def test_encoder_errors():
         latency_encode(torch.tensor([-0.1]), 3)
     with pytest.raises(ShapeError):
         signed_poisson_encode(torch.tensor([float("nan")]), 3)
+
+
+def test_integrate_and_fire_builds_its_trains_on_the_input_device():
+    # meta tensors have no data: a step count made on the CPU would not combine with them
+    spikes = integrate_and_fire_encode(torch.empty(3, 4, device="meta"), 6, 0.5)
+    assert spikes.device.type == "meta" and spikes.shape == (6, 3, 4)

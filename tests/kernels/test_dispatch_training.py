@@ -1,8 +1,9 @@
 """Dispatch end to end: with the kernels forced on (Triton's interpreter), a whole training step gives the
 reference's numbers to float32 rounding, for a shared-neuron network of the ``bptt`` rule (the neuron scan),
 an SRM network of the ``slayer`` rule with learnable delays (the PSP filter, the SRM spike, the axonal delay)
-Lee's LeNet with either gradient path (Lee's scan, spiking pooling included) and an NA network in the faithful
-(layer rescaling) and paper (exact output difference) modes (the neighbour re-simulation)."""
+Lee's LeNet with either gradient path (Lee's scan, spiking pooling included), an NA network in the faithful
+(layer rescaling) and paper (exact output difference) modes (the neighbour re-simulation) and a Dense + LIF
+network with event-driven synapses (the event synapse's gather and weight gradient)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def _bptt_network() -> SNNSequential:
     )
 
 
+def _event_network() -> SNNSequential:
+    rule = rule_type("bptt")()
+    return SNNSequential(
+        Dense(11, 23, synapse_mode="event"), rule.layer(NeuronSpec(LIFParameters(tau_mem=4.0, threshold=0.5))),
+        Dense(23, 5, synapse_mode="event"), rule.layer(NeuronSpec(LIFParameters(tau_mem=6.0, threshold=0.5), Role.OUTPUT)),
+    )
+
+
 def _slayer_network() -> SNNSequential:
     rule, params = rule_type("slayer")(), SRMParameters(theta=5.0, tau_sr=3.0, tau_ref=1.0)
     srm = SRMSpec(params, FilterMethod.IIR)
@@ -78,6 +87,7 @@ class Case(NamedTuple):
 
 NETWORKS = {
     "bptt": Case(_bptt_network, (12, 6, 11), rate_cross_entropy, "neuron_scan"),
+    "event-synapse": Case(_event_network, (12, 6, 11), rate_cross_entropy, "event_linear"),
     "slayer-srm": Case(_slayer_network, (12, 6, 11), rate_cross_entropy, "srm_spike"),
     "lee-code": Case(_lee_network("code"), (12, 6, 1, 8, 8), lee_mse_loss, "lee_scan"),
     "lee-rate": Case(_lee_network("rate"), (12, 6, 1, 8, 8), lee_mse_loss, "lee_scan"),

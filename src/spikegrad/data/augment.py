@@ -1,4 +1,5 @@
-"""Image augmentations on float batches, drawing randomness from an explicit generator."""
+"""Image augmentations on float batches, drawing randomness from an explicit generator on the batch's device
+(``torch.Generator(device=...)`` for a CUDA batch: no draw crosses to the host)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     if max_shift == 0:
         return images
     batch, _, height, width = images.shape
-    padded = F.pad(images, (max_shift,) * 4)
-    offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator)
-    return torch.stack([padded[b, :, dy:dy + height, dx:dx + width] for b, (dy, dx) in enumerate(offsets.tolist())])
+    padded = F.pad(images, (max_shift,) * 4).permute(0, 2, 3, 1)  # [B, H', W', C]: one gather of whole pixels
+    offsets = torch.randint(0, 2 * max_shift + 1, (batch, 2), generator=generator, device=images.device)
+    rows = offsets[:, 0, None] + torch.arange(height, device=images.device)
+    cols = offsets[:, 1, None] + torch.arange(width, device=images.device)
+    sample = torch.arange(batch, device=images.device)[:, None, None]
+    return padded[sample, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2).contiguous()
 
 
 def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.Generator) -> torch.Tensor:
@@ -32,7 +36,7 @@ def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.G
     neighbour, zero fill: torchvision's ``RandomRotation`` defaults)."""
     if max_degrees <= 0:
         return images
-    angles = (torch.rand(images.shape[0], generator=generator) * 2 - 1) * math.radians(max_degrees)
+    angles = (torch.rand(images.shape[0], generator=generator, device=images.device) * 2 - 1) * math.radians(max_degrees)
     cos, sin = torch.cos(angles), torch.sin(angles)
     zeros = torch.zeros_like(cos)
     theta = torch.stack([torch.stack([cos, -sin, zeros], 1), torch.stack([sin, cos, zeros], 1)], 1)
@@ -42,10 +46,8 @@ def random_rotation(images: torch.Tensor, max_degrees: float, generator: torch.G
 
 def random_hflip(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     """Mirror each image ``[B, C, H, W]`` left-right with probability 1/2."""
-    flip = torch.rand(images.shape[0], generator=generator) < 0.5
-    images = images.clone()
-    images[flip] = images[flip].flip(-1)
-    return images
+    flip = torch.rand(images.shape[0], generator=generator, device=images.device) < 0.5
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(-1), images)
 
 
 def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generator) -> torch.Tensor:
@@ -57,13 +59,13 @@ def color_jitter(images: torch.Tensor, strength: float, generator: torch.Generat
     batch = images.shape[0]
 
     def factor() -> torch.Tensor:
-        return (1 + (torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1, 1)
+        return (1 + (torch.rand(batch, generator=generator, device=images.device) * 2 - 1) * strength).view(batch, 1, 1, 1)
 
     images = (images * factor()).clamp(0, 1)
     grey = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).mean((1, 2)).view(batch, 1, 1, 1)
     images = ((images - grey) * factor() + grey).clamp(0, 1)
     hsv = rgb_to_hsv(images)
-    shift = ((torch.rand(batch, generator=generator) * 2 - 1) * strength).view(batch, 1, 1)
+    shift = ((torch.rand(batch, generator=generator, device=images.device) * 2 - 1) * strength).view(batch, 1, 1)
     hsv = torch.stack([(hsv[:, 0] + shift) % 1.0, hsv[:, 1], hsv[:, 2]], 1)
     return hsv_to_rgb(hsv).clamp(0, 1)
 

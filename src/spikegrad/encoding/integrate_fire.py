@@ -22,6 +22,7 @@ def integrate_and_fire_encode(intensity: torch.Tensor, steps: int, gain: float) 
         raise ConfigError("steps", f"must be >= 1, got {steps}")
     if not gain > 0:
         raise ConfigError("if_gain", f"must be > 0, got {gain!r}")
-    level = torch.arange(1, steps + 1, dtype=intensity.dtype).view(-1, *([1] * intensity.dim())) * (gain * intensity)
+    level = torch.arange(1, steps + 1, dtype=intensity.dtype, device=intensity.device).view(-1, *([1] * intensity.dim()))
+    level = level * (gain * intensity)
     count = torch.floor(level + 1e-6)
     return torch.diff(count, dim=0, prepend=torch.zeros_like(count[:1])).clamp_(0, 1)

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from spikegrad.errors import ShapeError
+from spikegrad.kernels import kernel_for
 
 GATHER_BLOCK_BYTES = 8 << 20
 """Bytes of the output gradient gathered per block in the weight gradient.
@@ -48,7 +49,7 @@ for 32 000 x 1024 inputs at 5 % density and 1024 outputs the weight gradient too
 _INT32_MAX = 2**31 - 1
 
 
-class _ActiveInputs:
+class ActiveInputs:
     """Coordinates of the non-zeros of ``x[N, in]`` in row order: ``rows``, ``cols`` and ``values``.
 
     ``values`` is None when every non-zero is 1 (0/1 spikes: the gathers need no weighting);
@@ -98,7 +99,7 @@ class _EventLinear(torch.autograd.Function):
     def forward(ctx: Any, x, weight, bias):  # type: ignore[override]
         ctx.set_materialize_grads(False)
         flat = x.reshape(-1, x.shape[-1])
-        active = _ActiveInputs(flat)
+        active = ActiveInputs(flat)
         out = F.embedding_bag(active.cols, weight.t().contiguous(), active.row_start[:-1], mode="sum",
                               per_sample_weights=active.values)
         if bias is not None:
@@ -132,10 +133,13 @@ def event_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | Non
 
     Returns:
         ``[..., out]``, equal to ``F.linear(x, weight, bias)`` up to float rounding, with the same gradients.
+
+    Runs the fused Triton kernel (:mod:`spikegrad.kernels.event_linear`) for supported CUDA calls, this
+    reference elsewhere (:func:`spikegrad.kernels.kernel_for`; force either with ``use_backend``).
     """
     if x.dim() < 1 or weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
         raise ShapeError("event_linear input", f"[..., {weight.shape[-1]}] for a weight {tuple(weight.shape)}",
                          tuple(x.shape))
     if x.dtype != weight.dtype:
         raise TypeError(f"event_linear: input dtype {x.dtype} differs from the weight's {weight.dtype}")
-    return _EventLinear.apply(x, weight, bias)
+    return (kernel_for("event_linear", x, weight, bias) or _EventLinear.apply)(x, weight, bias)

@@ -8,7 +8,9 @@ call dispatches to them, so Triton is needed only where it runs. Ops and their r
 - ``axonal_delay``: :func:`spikegrad.functional.delay.axonal_delay` (shift, input and delay gradients);
 - ``srm_spike``: :func:`spikegrad.rules.slayer.spike.slayer_spike` (SLAYER's spike with refractory response);
 - ``lee_scan``: :func:`spikegrad.rules.lee.scan.lee_neuron_scan` (Lee's scan, its gradient factor and backward);
-- ``na_neighbours``: :func:`spikegrad.rules.na.neighbours.neighbour_loss_changes` (NA's neighbour re-simulation).
+- ``na_neighbours``: :func:`spikegrad.rules.na.neighbours.neighbour_loss_changes` (NA's neighbour re-simulation);
+- ``event_linear``: :func:`spikegrad.functional.event_linear.event_linear` (the event-driven synapse's gather and
+  weight gradient).
 """
 
 from spikegrad.kernels.registry import Backend, current_backend, kernel_for, register, use_backend
@@ -19,5 +21,6 @@ register("axonal_delay", "spikegrad.kernels.axonal_delay")
 register("srm_spike", "spikegrad.kernels.srm_spike")
 register("lee_scan", "spikegrad.kernels.lee_scan")
 register("na_neighbours", "spikegrad.kernels.na_neighbours")
+register("event_linear", "spikegrad.kernels.event_linear")
 
 __all__ = ["Backend", "current_backend", "kernel_for", "register", "use_backend"]

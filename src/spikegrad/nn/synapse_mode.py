@@ -5,6 +5,11 @@ inputs only (:func:`spikegrad.functional.event_linear.event_linear`; exact to fl
 proportional to the non-zeros). ``auto`` (the default) picks per call: the event path for float32/float64
 CPU inputs, outside autocast, whose sampled density (:func:`sampled_density`) is at most
 :data:`EVENT_DENSITY_THRESHOLD`; the dense product otherwise (GPU GEMMs, bf16 autocast, dense inputs).
+
+On CUDA ``event`` runs the fused Triton kernel (:mod:`spikegrad.kernels.event_linear`) and ``auto`` stays
+dense: the threshold above was measured on a CPU, and whether the kernel beats cuBLAS at spike densities is
+what ``benchmarks/gpu_check.py`` measures (the benchmark network's Dense layers in ``event`` against
+``dense`` mode at 5 % input density), not yet run on a GPU.
 """
 
 from __future__ import annotations

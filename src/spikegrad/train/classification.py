@@ -10,6 +10,13 @@ Under torchrun (:mod:`spikegrad.train.distributed`) ``batch_size`` and ``eval_ba
 process augments and encodes the whole batch, drawing what one process would draw, and runs the network on
 its share; training and evaluation metrics are summed over the processes. The encoded global batch is thus
 held by every process (it is small next to the network's activations).
+
+Image batches are moved to the run's device first and augmented and encoded there, drawing on the
+device's generator (:func:`~spikegrad.train.device_generator.device_generator`: on the CPU the trainer's
+generator itself, so CPU runs draw exactly as before); sparse samples are augmented and made dense on the
+host with the trainer's generator and the dense batch moved. The accuracy counts stay on the device until
+the end of the epoch: of this loop only the logged per-batch loss is read back to the host (the trainer's
+divergence guards and the encoders' input range checks read their own values).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from spikegrad.data.split import ImageSplit
 from spikegrad.errors import ConfigError, ShapeError
 from spikegrad.losses.reduction import BatchReduction
 from spikegrad.train.config import RunConfig
+from spikegrad.train.device_generator import device_generator
 from spikegrad.train.distributed import World
 from spikegrad.train.experiment import Experiment, ProgressCallback, StepFunction
 
@@ -119,10 +127,25 @@ class ClassificationExperiment(Experiment):
     def distribute(self, world: World) -> None:
         self.world = world
 
-    def _encode_share(self, inputs: Samples, generator: torch.Generator) -> tuple[torch.Tensor, slice]:
-        """The encoding of a whole (global) batch, cut to this process's share ``[T, b, ...]``, and the share."""
+    def encode_batch(self, inputs: Samples, host: torch.Generator, on_device: torch.Generator,
+                     augment: bool = False) -> torch.Tensor:
+        """The network's input ``[T, B, ...]`` for a batch of inputs, on the run's device: an image tensor is
+        moved there first and (when ``augment``) augmented and encoded there, drawing on ``on_device`` (the
+        device's generator); sparse samples are augmented and made dense on the host, drawing on ``host``."""
+        if isinstance(inputs, torch.Tensor):
+            inputs, generator = inputs.to(self.device), on_device
+        else:
+            generator = host
+        if augment and self.parts.augment is not None:
+            inputs = self.parts.augment(inputs, generator)
+        return self.parts.encode(inputs, generator).to(self.device)
+
+    def _encode_share(self, inputs: Samples, host: torch.Generator, on_device: torch.Generator,
+                      augment: bool = False) -> tuple[torch.Tensor, slice]:
+        """The encoding of a whole (global) batch (:meth:`encode_batch`), cut to this process's share
+        ``[T, b, ...]``, and the share."""
         share = self.world.shard(len(inputs))
-        return self.parts.encode(inputs, generator)[:, share].to(self.device), share
+        return self.encode_batch(inputs, host, on_device, augment)[:, share], share
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp == "bf16"):
@@ -135,22 +158,20 @@ class ClassificationExperiment(Experiment):
         inputs, labels = self.split("train")
         self.model.train()
         order = torch.randperm(len(labels), generator=generator)
-        total_loss, correct, batches = 0.0, 0, self.num_batches()
+        on_device = device_generator(generator, self.device)
+        total_loss, correct, batches = 0.0, torch.zeros((), dtype=torch.int64, device=self.device), self.num_batches()
         for index in range(batches):
             batch = order[index * self.config.batch_size:(index + 1) * self.config.batch_size]
-            x = inputs[batch]
-            if self.parts.augment is not None:
-                x = self.parts.augment(x, generator)
-            x, share = self._encode_share(x, generator)
+            x, share = self._encode_share(inputs[batch], generator, on_device, augment=True)
             y, loss = labels[batch[share]].to(self.device), None
             if len(y):
                 output = self._forward(x)
                 loss = self.parts.loss(output, y) * self.parts.reduction.shard_weight(len(y), len(batch))
-                correct += int((self.parts.predict(output.detach()) == y).sum())
+                correct += (self.parts.predict(output.detach()) == y).sum()
             value = step(loss)
             total_loss += value * len(batch)
             on_batch(index, batches, value)
-        (correct,) = self.world.sum(correct)
+        (correct,) = self.world.sum(int(correct))
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels)}
 
     def after_step(self) -> None:
@@ -161,17 +182,18 @@ class ClassificationExperiment(Experiment):
     def evaluate(self, split: str, generator: torch.Generator) -> dict[str, float]:
         inputs, labels = self.split(split)
         self.model.eval()
-        total_loss, correct = 0.0, 0
+        on_device = device_generator(generator, self.device)
+        total_loss, correct = 0.0, torch.zeros((), dtype=torch.int64, device=self.device)
         for start in range(0, len(labels), self.config.eval_batch_size):
             index = torch.arange(start, min(start + self.config.eval_batch_size, len(labels)))
-            x, share = self._encode_share(inputs[index], generator)
+            x, share = self._encode_share(inputs[index], generator, on_device)
             y = labels[index[share]].to(self.device)
             if len(y):
                 output = self._forward(x)
                 weight = self.parts.reduction.shard_weight(len(y), len(index))
                 total_loss += self.parts.loss(output, y).item() * weight * len(index)
-                correct += int((self.parts.predict(output) == y).sum())
-        total_loss, correct = self.world.sum(total_loss, correct)
+                correct += (self.parts.predict(output) == y).sum()
+        total_loss, correct = self.world.sum(total_loss, int(correct))
         return {"loss": total_loss / len(labels), "accuracy": correct / len(labels), "samples": float(len(labels))}
 
     def summary(self, history: list[dict[str, float]]) -> dict[str, Any]:
@@ -183,7 +205,7 @@ class ClassificationExperiment(Experiment):
 
         inputs, labels = self.split("test")
         self.model.eval()
-        spikes = self.parts.encode(inputs[torch.arange(1)], generator).to(self.device)
+        spikes = self.encode_batch(inputs[torch.arange(1)], generator, device_generator(generator, self.device))
         layers = [("input", spikes)]
         record = getattr(self.model, "stateful_outputs", None)
         if record is not None:

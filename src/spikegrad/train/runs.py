@@ -17,6 +17,7 @@ from spikegrad.errors import ConfigError
 from spikegrad.train.checkpoint import load_weights
 from spikegrad.train.classification import ClassificationExperiment
 from spikegrad.train.config import RunConfig, read_config
+from spikegrad.train.device_generator import device_generator
 from spikegrad.train.experiment import Experiment
 from spikegrad.train.recipe import build_experiment
 from spikegrad.train.trainer import eval_generator
@@ -90,12 +91,13 @@ def analyze_run(run_dir: str | Path, split: str = "test", samples: int = 1000, b
     inputs, labels = experiment.split(split)
     count = len(labels) if samples == 0 else min(samples, len(labels))
     generator = eval_generator(config)
+    on_device = device_generator(generator, experiment.device)
     outputs: list[torch.Tensor] = []
 
     def batches():
         for start in range(0, count, batch_size):
             index = torch.arange(start, min(start + batch_size, count))
-            yield experiment.parts.encode(inputs[index], generator).to(experiment.device)
+            yield experiment.encode_batch(inputs[index], generator, on_device)
 
     model = experiment.model
     handle = model.register_forward_hook(lambda module, args, out: outputs.append(out[0].detach().cpu()))

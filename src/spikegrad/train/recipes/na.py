@@ -115,7 +115,8 @@ def _image_experiment(config: RunConfig, dataset: str, build_model, mean_std, co
     def encode(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if settings.encoding == "rate":  # Bernoulli spikes with the pixel intensity as probability per step
             return poisson_encode(x, steps, generator)
-        return ((x - mean) / std).unsqueeze(0).expand(steps, *x.shape)  # direct: the same analog frame each step
+        normalised = (x - mean.to(x.device)) / std.to(x.device)  # x on the run's device (ClassificationExperiment)
+        return normalised.unsqueeze(0).expand(steps, *x.shape)  # direct: the same analog frame each step
 
     augmentation = settings.augmentation()
     head = rule.head(_output_spec(params), Head(OutputKind.TRACE, lambda out, y: trace_loss(out, y, params),
