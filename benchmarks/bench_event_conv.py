@@ -52,7 +52,8 @@ def event_conv2d(x: torch.Tensor, weight: torch.Tensor, padding: int = 0) -> tor
 
 
 def median_ms(fn, min_run_time: float) -> float:
-    return benchmark.Timer("fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median * 1e3
+    timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())  # default: 1 thread
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
 
 
 def main(argv=None) -> None:

@@ -33,7 +33,8 @@ from spikegrad.runtime import keep_freed_memory
 
 
 def median_ms(fn, min_run_time: float) -> float:
-    return benchmark.Timer("fn()", globals={"fn": fn}).blocked_autorange(min_run_time=min_run_time).median * 1e3
+    timer = benchmark.Timer("fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())  # default: 1 thread
+    return timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
 
 
 def backward_fn(op, x, weight, grad):

@@ -61,7 +61,8 @@ class ActiveInputs:
         index_dtype = torch.int32 if max(x.shape) <= _INT32_MAX and coords.shape[0] <= _INT32_MAX else torch.int64
         rows, cols = coords[:, 0], coords[:, 1]
         values = x[rows, cols]
-        self.values: torch.Tensor | None = None if bool((values == 1).all()) else values
+        low, high = torch.aminmax(values) if values.numel() else (x.new_ones(()), x.new_ones(()))
+        self.values: torch.Tensor | None = None if bool(low == 1) and bool(high == 1) else values
         self.row_start = torch.searchsorted(rows, torch.arange(x.shape[0] + 1, device=x.device)).to(index_dtype)
         self.rows, self.cols = rows.to(index_dtype), cols.to(index_dtype)
 
