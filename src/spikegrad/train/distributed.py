@@ -154,5 +154,6 @@ def torchrun_world(device: str) -> Iterator[World]:
     dist.init_process_group(backend)
     try:
         yield World(rank, size, collectives)
+        dist.barrier()  # no process leaves the group while another still writes or talks (gloo aborts then)
     finally:
         dist.destroy_process_group()
