@@ -72,13 +72,7 @@ def assert_same_metrics(run: Path, reference: Path, tolerance: dict[str, float] 
         assert row == pytest.approx(want, abs=tolerance.get("atol", 1e-5)), run.name
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One thread, as torchrun gives each of its processes: on a loaded machine more threads are slower here."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # one thread, as torchrun gives each of its processes
 
 
 def one_process(overrides: dict[str, str], run_dir: Path, cut_in_epoch: int | None = None) -> None:
