@@ -41,9 +41,10 @@ from spikegrad.kernels import kernel_for
 GATHER_BLOCK_BYTES = 8 << 20
 """Bytes of the output gradient gathered per block in the weight gradient.
 
-Measured on the development machine (2 vCPU AMD EPYC; ``benchmarks/bench_event_synapse.py --blocks``):
-for 32 000 x 1024 inputs at 5 % density and 1024 outputs the weight gradient took 183 / 108 / 129 / 203 /
-249 ms with blocks of 2 / 8 / 16 / 32 / 125 MiB (the whole gradient), against 389 ms for the dense product.
+Measured on the development machine (2 vCPU AMD EPYC, 2 threads; ``benchmarks/bench_event_synapse.py
+--blocks``): for 32 000 x 1024 inputs at 5 % density and 1024 outputs the weight gradient took 157 / 98 /
+101 / 103 / 139 / 226 ms with blocks of 2 / 4 / 8 / 16 / 32 / 128 MiB (the whole gradient: 125 MiB),
+against 373 ms for the dense product; 4-16 MiB are level, 8 MiB is in the middle.
 """
 
 _INT32_MAX = 2**31 - 1
