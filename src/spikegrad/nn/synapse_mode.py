@@ -25,8 +25,8 @@ EVENT_DENSITY_THRESHOLD = 0.12
 """Largest input density (fraction of non-zeros) at which ``auto`` takes the event path.
 
 Measured on the development machine (2 vCPU AMD EPYC, 2 threads; ``benchmarks/bench_event_synapse.py``,
-1024 x 1024 weight, 6 400 and 32 000 input rows): forward + backward of a hidden layer is 2.5x / 1.9x /
-1.2x faster on the event path at 1 / 5 / 10 % density, level at 15 % and slower from 20 %.
+1024 x 1024 weight, 32 000 input rows): forward + backward of a hidden layer is 2.6x / 1.8x / 1.4x / 1.1x
+faster on the event path at 1 / 5 / 10 / 15 % density and 0.95x at 20 % (``benchmarks/RESULTS.md``).
 """
 
 _SAMPLE_ROWS = 256
