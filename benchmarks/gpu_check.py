@@ -205,14 +205,24 @@ def srm_parity_row(device, mode):
                 out = slayer_spike(leaf, params)
                 outputs.append((out.spikes.detach(), out.membrane, out.pending,
                                 torch.autograd.grad((out.spikes * g).sum(), leaf)[0]))
-        ref, ker = outputs
-        same = (ker[0] == ref[0]).flatten(1).all(0)
-        identical = min(identical, float(same.float().mean()))
-        worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
-                             for k, r in zip(ker[1:], ref[1:])))
-    return row("parity", "srm_spike kernel vs reference (spikes, membrane, pending, gradient)",
-               f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
-               "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
+        identical, worst = spike_train_agreement(*outputs, identical, worst)
+    return spike_parity_row("srm_spike kernel vs reference (spikes, membrane, pending, gradient)", identical, worst)
+
+
+def spike_train_agreement(ref, ker, identical, worst):
+    """Fold one comparison into ``(identical, worst)``: ``ref``/``ker`` are tuples whose first tensor is the
+    spike trains ``[T, ...]``; identical is the smallest share of neurons with identical trains, worst the
+    largest relative error of the other tensors over those neurons (a threshold tie may flip a train)."""
+    same = (ker[0] == ref[0]).flatten(1).all(0)
+    identical = min(identical, float(same.float().mean()))
+    worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
+                         for k, r in zip(ker[1:], ref[1:])))
+    return identical, worst
+
+
+def spike_parity_row(what, identical, worst):
+    return row("parity", what, f"identical trains >= {identical:.5f}, max error {worst:.1e}",
+               ">= 0.999 identical, error <= 1e-5", "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
 
 
 def lee_parity_row(device, mode):
@@ -241,14 +251,8 @@ def lee_parity_row(device, mode):
                 grads = torch.autograd.grad((out.spikes * g).sum(), (leaf, state), allow_unused=True)
             outputs.append((out.spikes.detach(), out.state.v[None], grads[0],
                             torch.zeros_like(state[None]) if grads[1] is None else grads[1][None]))
-        ref, ker = outputs
-        same = (ker[0] == ref[0]).flatten(1).all(0)
-        identical = min(identical, float(same.float().mean()))
-        worst = max(worst, *(float((k - r).flatten(1)[:, same].abs().max() / r.abs().max().clamp_min(1e-6))
-                             for k, r in zip(ker[1:], ref[1:])))
-    return row("parity", "lee_scan kernel vs reference (spikes, membrane, input and state gradients, both paths)",
-               f"identical trains >= {identical:.5f}, max error {worst:.1e}", ">= 0.999 identical, error <= 1e-5",
-               "PASS" if identical >= 0.999 and worst <= 1e-5 else "FAIL")
+        identical, worst = spike_train_agreement(*outputs, identical, worst)
+    return spike_parity_row("lee_scan kernel vs reference (spikes, membrane, input and state gradients, both paths)", identical, worst)
 
 
 def na_parity_row(device, mode):
