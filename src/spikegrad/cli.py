@@ -61,6 +61,7 @@ def train(
     amp: Optional[str] = typer.Option(None, help="bf16: synapses under bfloat16 autocast, membranes in float32"),
     synapse_mode: Optional[str] = typer.Option(
         None, help="auto (default): event-driven Dense synapses for sparse CPU inputs; dense; event"),
+    compile_: bool = typer.Option(False, "--compile", help="compile the neuron scans for the CPU (torch.compile)"),
     out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
     set_: list[str] = typer.Option([], "--set", help="override a setting or run option: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),
@@ -77,7 +78,8 @@ def train(
     run_dir = resume
     try:
         given = {"method": method, "epochs": epochs, "batch_size": batch_size, "seed": seed, "device": device,
-                 "amp": amp, "synapse_mode": synapse_mode, "data_dir": str(data_dir) if data_dir is not None else None}
+                 "amp": amp, "synapse_mode": synapse_mode, "data_dir": str(data_dir) if data_dir is not None else None,
+                 "compile": True if compile_ else None}
         overrides = {k: v for k, v in given.items() if v is not None}
         overrides.update(parse_set_options(set_))
         if resume is not None:

@@ -32,7 +32,7 @@ import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import scipy.io.wavfile
@@ -41,6 +41,9 @@ import torch
 from spikegrad.data.events import FileDataset
 from spikegrad.data.fileio import read_file_bytes
 from spikegrad.errors import ConfigError, DataFormatError, DataNotFoundError
+
+if TYPE_CHECKING:
+    from spikegrad.data.speaker_norm import SpeakerNormalisation
 
 SPHERE_MAGIC = b"NIST_1A"
 FSDD_NAME = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)$")
@@ -218,7 +221,11 @@ class MelSpikeEncoder:
         return np.maximum(level - level.max(), -self.range_db)
 
     def __call__(self, audio: Audio) -> torch.Tensor:
-        level = self.log_mel(audio)
+        return self.spikes(self.log_mel(audio))
+
+    def spikes(self, level: np.ndarray) -> torch.Tensor:
+        """Send-on-delta ON/OFF spikes ``[T, 2, n_mels]`` of band levels ``[frames, n_mels]`` (dB, floored at
+        ``-range_db``), cut or padded to ``sample_ms``."""
         spikes = np.zeros((len(level), 2, self.n_mels), dtype=np.float32)
         reference = np.full(self.n_mels, -self.range_db)
         for n, frame in enumerate(level):
@@ -233,35 +240,71 @@ class MelSpikeEncoder:
 
 
 def fsdd(root: str | os.PathLike, split: str, transform: Callable[[Audio], Any] | None = None,
-         held_out_speaker: str | None = None) -> FileDataset:
+         held_out_speaker: str | None = None, normalisation: SpeakerNormalisation | None = None) -> FileDataset:
     """Free Spoken Digit Dataset: ``root`` holds the ``*.wav`` files (or a ``recordings/`` folder of them).
 
     The official split puts index 0-4 of every digit and speaker in ``test``: the test speakers are the
     training speakers. ``held_out_speaker`` makes the split speaker-independent instead: ``test`` is every
     recording of that speaker, ``train`` every recording of the others (leave-one-speaker-out).
+    ``normalisation``: per-speaker band statistics (:mod:`spikegrad.data.speaker_norm`); ``transform`` must
+    then be a :class:`MelSpikeEncoder`, whose levels are normalised by the recording's speaker before coding.
     """
     if split not in SPLITS:
         raise ConfigError("split", f"expected one of {SPLITS}, got {split!r}")
-    folder = Path(root) / "recordings" if (Path(root) / "recordings").is_dir() else Path(root)
-    files, labels, speakers = [], [], set()
-    for path in sorted(folder.glob("*.wav")):
-        match = FSDD_NAME.match(path.stem)
-        if match is None:
-            raise DataFormatError(path, "FSDD file names are '{digit}_{speaker}_{index}.wav'")
-        speakers.add(match.group(2))
-        if held_out_speaker is None:
-            in_test = int(match.group(3)) in FSDD_TEST_INDICES
-        else:
-            in_test = match.group(2) == held_out_speaker
-        if in_test == (split == "test"):
-            files.append(path)
-            labels.append(int(match.group(1)))
+    folder, recordings = fsdd_recordings(root)
+    speakers = {recording.speaker for recording in recordings}
     if held_out_speaker is not None and held_out_speaker not in speakers:
         raise ConfigError("held_out_speaker", f"no recordings of speaker {held_out_speaker!r} in {folder}; "
                           f"its speakers are {sorted(speakers)}")
-    if not files:
+
+    def in_test(recording: FsddRecording) -> bool:
+        if held_out_speaker is None:
+            return recording.index in FSDD_TEST_INDICES
+        return recording.speaker == held_out_speaker
+
+    chosen = [recording for recording in recordings if in_test(recording) == (split == "test")]
+    if not chosen:
         raise DataNotFoundError(folder, f"no FSDD {split} recordings ('{{digit}}_{{speaker}}_{{index}}.wav') found")
-    return FileDataset(files, labels, read_wav, transform)
+    files, labels = [recording.path for recording in chosen], [recording.digit for recording in chosen]
+    if normalisation is None:
+        return FileDataset(files, labels, read_wav, transform)
+    from spikegrad.data.speaker_norm import SpeakerNormalisedEncoder, read_fsdd_recording
+
+    if not isinstance(transform, MelSpikeEncoder):
+        raise ConfigError("speaker_norm", f"normalises a MelSpikeEncoder's levels; the transform is {transform!r}")
+    return FileDataset(files, labels, read_fsdd_recording, SpeakerNormalisedEncoder(transform, normalisation))
+
+
+class FsddRecording(NamedTuple):
+    """One FSDD file and the fields of its name ``{digit}_{speaker}_{index}.wav``."""
+
+    path: Path
+    digit: int
+    speaker: str
+    index: int
+
+
+def fsdd_recordings(root: str | os.PathLike) -> tuple[Path, list[FsddRecording]]:
+    """``(folder, recordings)``: every ``*.wav`` in ``root`` (or its ``recordings/`` folder), sorted by path.
+
+    Raises:
+        DataFormatError: a ``.wav`` file whose name is not ``{digit}_{speaker}_{index}.wav``.
+    """
+    folder = Path(root) / "recordings" if (Path(root) / "recordings").is_dir() else Path(root)
+    return folder, [fsdd_recording(path) for path in sorted(folder.glob("*.wav"))]
+
+
+def fsdd_recording(path: str | os.PathLike) -> FsddRecording:
+    """The fields of an FSDD file name.
+
+    Raises:
+        DataFormatError: a name that is not ``{digit}_{speaker}_{index}.wav``.
+    """
+    path = Path(path)
+    match = FSDD_NAME.match(path.stem)
+    if match is None:
+        raise DataFormatError(path, "FSDD file names are '{digit}_{speaker}_{index}.wav'")
+    return FsddRecording(path, int(match.group(1)), match.group(2), int(match.group(3)))
 
 
 def tidigits(root: str | os.PathLike, split: str, transform: Callable[[Audio], Any] | None = None) -> FileDataset:

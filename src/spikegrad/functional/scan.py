@@ -45,6 +45,7 @@ from typing import Any
 
 import torch
 
+from spikegrad.errors import ConfigError
 from spikegrad.functional.neuron import (
     NO_WEIGHTS,
     NeuronOutput,
@@ -214,6 +215,7 @@ def neuron_scan(
     estimator: SpikeEstimator,
     state: NeuronState | None = None,
     weights: NeuronWeights = NO_WEIGHTS,
+    compiled: bool = False,
 ) -> NeuronOutput:
     """Run a neuron over a whole sequence ``x[T, B, ...]`` (input current per step).
 
@@ -225,6 +227,8 @@ def neuron_scan(
         state: state before the first step (zeros if None); its tensors are ``[B, ...]``.
         weights: the neuron's own tensors (trainable decay and threshold, recurrent weights), with their
             gradients computed by the same backward pass.
+        compiled: run the scan compiled for the CPU (:mod:`spikegrad.functional.compiled_scan`); a call it
+            does not cover raises :class:`~spikegrad.errors.ConfigError` (option ``compile``).
 
     Returns:
         :class:`NeuronOutput` with ``spikes`` and ``membrane`` (before reset) ``[T, B, ...]`` and the state
@@ -239,6 +243,14 @@ def neuron_scan(
     if state is None:
         state = initial_state(params, x[0], weights)
     check_state(params, state, x.shape[1:], weights)
+    if compiled:
+        from spikegrad.functional.compiled_scan import compiled_neuron_scan, unsupported
+
+        reason = unsupported(x, params, any(w is not None for w in weights))
+        if reason is not None:
+            raise ConfigError("compile", f"the compiled neuron scan cannot run this call: {reason}")
+        spikes, membrane, v, i = compiled_neuron_scan(x, state.v, state.i, params, estimator)
+        return NeuronOutput(spikes, membrane, NeuronState(v, i if params.syn_decay is not None else None))
     kernel = kernel_for("neuron_scan", x, state.v, state.i, params, estimator, weights)
     if kernel is not None:  # a plain neuron: the kernel's supports refuses adaptation and the own tensors
         spikes, membrane, v, i = kernel(x, state.v, state.i, params, estimator)

@@ -4,7 +4,7 @@ from spikegrad.nn.base import SpikingLayer, StatefulModule, recording, spiking_l
 from spikegrad.nn.delay import AxonalDelay
 from spikegrad.nn.dropout import TimeFixedDropout
 from spikegrad.nn.layout import Layout, LayoutAdapter, from_time_first, to_time_first
-from spikegrad.nn.neurons import ALIF, CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron
+from spikegrad.nn.neurons import ALIF, CUBA, IF, LIF, LeakyIntegrator, SpikingNeuron, set_compiled_scans
 from spikegrad.nn.own_weights import Granularity, OwnParameters, OwnWeights
 from spikegrad.nn.sequential import SNNSequential
 from spikegrad.nn.synapses import AvgPool2d, Conv2d, Dense, Flatten, SumPool2d
@@ -27,6 +27,7 @@ __all__ = [
     "OwnWeights",
     "SNNSequential",
     "SpikingNeuron",
+    "set_compiled_scans",
     "SpikingLayer",
     "StatefulModule",
     "SumPool2d",

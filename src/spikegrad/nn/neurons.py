@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from spikegrad.errors import ConfigError
 from spikegrad.functional.leaky import leaky_integrate
 from spikegrad.functional.neuron import (
     NO_WEIGHTS,
@@ -48,10 +49,12 @@ class SpikingNeuron(SpikingLayer):
         self.params = params
         self.estimator = estimator if estimator is not None else FastSigmoid()
         self.own = own
+        self.compiled = False  # run the compiled CPU scan (set_compiled_scans)
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
-        out = neuron_scan(x, self.params, self.estimator, state, NO_WEIGHTS if self.own is None else self.own())
+        out = neuron_scan(x, self.params, self.estimator, state, NO_WEIGHTS if self.own is None else self.own(),
+                          compiled=self.compiled)
         self.keep(out.spikes, out.membrane)
         return out.spikes, out.state
 
@@ -68,6 +71,22 @@ class SpikingNeuron(SpikingLayer):
 
     def extra_repr(self) -> str:
         return f"{self.params}, estimator={self.estimator}"
+
+
+def set_compiled_scans(model: torch.nn.Module, enabled: bool) -> int:
+    """Turn the compiled CPU scan (:mod:`spikegrad.functional.compiled_scan`) on or off in every
+    :class:`SpikingNeuron` of ``model``; returns how many there are.
+
+    Raises:
+        ConfigError: ``enabled`` and a neuron layer the compiled scan does not cover (adaptation, own tensors).
+    """
+    layers = [module for module in model.modules() if isinstance(module, SpikingNeuron)]
+    for layer in layers:
+        if enabled and (layer.params.adaptation is not None or layer.own is not None):
+            raise ConfigError("compile", f"the compiled scan covers plain neurons; this network has a {layer.kind} "
+                              "layer (adaptation and the neuron's own tensors run the reference scan)")
+        layer.compiled = enabled
+    return len(layers)
 
 
 class LIF(SpikingNeuron):

@@ -49,6 +49,10 @@ class RunConfig:
         synapse_mode: how every :class:`~spikegrad.nn.Dense` synapse multiplies its input
             (:mod:`spikegrad.nn.synapse_mode`): ``auto`` (the event path for sparse CPU inputs), ``dense`` or
             ``event``; a recipe whose network has no such layer refuses ``dense``/``event``.
+        compile: run every neuron scan compiled for the CPU (:mod:`spikegrad.functional.compiled_scan`:
+            chunks of steps fused by ``torch.compile``; ``compile_seconds`` in ``summary.json``); a run whose
+            network has no shared neuron scan (SLAYER, Lee, NA, NormAD run their own) or that is not on the
+            CPU refuses it.
         data_dir: the dataset's folder, or None to use ``$SPIKEGRAD_DATA/<dataset>``.
     """
 
@@ -71,6 +75,7 @@ class RunConfig:
     data_dir: str | None = None
     amp: Amp = "none"
     synapse_mode: SynapseModeName = "auto"
+    compile: bool = False
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(RunConfig)

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 
 from spikegrad.errors import ConfigError
+from spikegrad.nn.neurons import set_compiled_scans
 from spikegrad.nn.synapse_mode import set_synapse_mode
 from spikegrad.train.config import RunConfig, apply_overrides
 from spikegrad.train.experiment import Experiment
@@ -116,4 +117,11 @@ def build_experiment(config: RunConfig) -> Experiment:
     if layers == 0 and config.synapse_mode != "auto":
         raise ConfigError("synapse_mode", f"recipe {recipe.name!r} has no Dense synapse layer to run in "
                           f"{config.synapse_mode!r} mode (its rule computes its own synaptic currents)")
+    if config.compile:
+        if config.device != "cpu":
+            raise ConfigError("compile", f"compiles the neuron scans for the CPU; on {config.device!r} the Triton "
+                              "kernels run")
+        if set_compiled_scans(experiment.model, True) == 0:
+            raise ConfigError("compile", f"recipe {recipe.name!r} with {config.method} has no shared neuron scan to "
+                              "compile (its rule runs its own neuron model)")
     return experiment

@@ -49,6 +49,7 @@ from rich.progress import (
 from rich.table import Table
 
 from spikegrad.errors import CheckpointError, NonFiniteInputError, TrainingDivergedError
+from spikegrad.functional.compiled_scan import compile_seconds
 from spikegrad.nn.synapse_mode import event_path_share
 from spikegrad.train.checkpoint import (
     CHECKPOINT,
@@ -104,6 +105,7 @@ class Trainer:
         self.schedule = build_schedule(self.config, self.optimizer)
         self.history: list[dict[str, float]] = []
         self.train_seconds = 0.0
+        self._compile_seconds_before = compile_seconds()  # the process's compilations before this run
         self.start_epoch = 0
         self._epoch = 0
         self._batch = 0
@@ -284,6 +286,8 @@ class Trainer:
             "amp": self.config.amp,
             "synapse_mode": self.config.synapse_mode,
             "event_synapse_share": _rounded(event_path_share(self.experiment.model)),
+            "compile": self.config.compile,
+            "compile_seconds": round(compile_seconds() - self._compile_seconds_before, 3),
             "processes": self.world.size,
             "seed": self.config.seed,
             "torch": torch.__version__,

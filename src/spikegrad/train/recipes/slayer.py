@@ -15,6 +15,7 @@ cosine decay; ``slayer-fsdd`` 32 mel ON/OFF bands, 64-256-10, cosine decay over 
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from spikegrad.data.events import EventBinning, event_indices
 from spikegrad.encoding import integrate_and_fire_encode
@@ -189,6 +190,8 @@ class SlayerAudioSettings(SRMSettings):
     hidden: int = setting(256, "hidden neurons")
     held_out_speaker: str = setting("", "speaker-independent split: test on every recording of this speaker, "
                                         "train on the others ('' = FSDD's official split)")
+    speaker_norm: bool = setting(False, "normalise every mel band's level by the recording's speaker (statistics "
+                                        "of each speaker's unlabelled recordings, spikegrad.data.speaker_norm)")
 
     def check(self) -> None:
         super().check()
@@ -197,13 +200,18 @@ class SlayerAudioSettings(SRMSettings):
 
 def build_fsdd(config: RunConfig) -> ClassificationExperiment:
     from spikegrad.data.audio import MelSpikeEncoder, fsdd
+    from spikegrad.data.speaker_norm import SpeakerNormalisation
 
     settings: SlayerAudioSettings = config.settings  # type: ignore[assignment]
     encoder = MelSpikeEncoder(sample_rate=8000, n_mels=settings.n_mels, ts=settings.ts, window_ms=settings.window_ms,
                               delta_db=settings.delta_db, range_db=settings.range_db, sample_ms=settings.sample_ms)
     shape = (settings.neuron().bins(settings.sample_ms), 2, settings.n_mels)
     speaker = settings.held_out_speaker or None
-    split_files = None if speaker is None else (lambda folder, split: fsdd(folder, split, encoder, speaker))
+    statistics = functools.cache(lambda folder: SpeakerNormalisation.of_fsdd(folder, encoder))
+
+    def split_files(folder, split):
+        return fsdd(folder, split, encoder, speaker, statistics(folder) if settings.speaker_norm else None)
+
     load = file_split_loader("fsdd", config.data_dir, shape, settings, transform=encoder, split_files=split_files)
     model = slayer_nets.fsdd_mlp(2 * settings.n_mels, settings.hidden, settings.neuron(), settings.filter)
     return _classifier(config, load, dense_spikes, model)
