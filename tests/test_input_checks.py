@@ -93,3 +93,14 @@ def test_under_autocast_synapses_run_in_bf16_and_membranes_in_float32():
     assert spikes.dtype == membrane.dtype == torch.float32  # the neuron integrates in float32
     reference = neuron_scan(current.float(), net[1].params, net[1].estimator)
     assert torch.equal(membrane, reference.membrane)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32, torch.float64])
+def test_all_finite_agrees_with_the_elementwise_test(dtype):
+    from spikegrad.types import all_finite
+
+    big, inf, nan = torch.finfo(dtype).max, float("inf"), float("nan")
+    rows = [[[0.0, 0.0]], [[big, big, big]], [[big, -big, 1.0]], [[1.0, nan]], [[inf, 2.0]], [[inf, -inf]], [[-inf]]]
+    expected = [True, True, True, False, False, False, False]  # the 2nd and 3rd are finite values whose sum overflows
+    for row, finite in zip(rows, expected):
+        assert all_finite(torch.tensor(row, dtype=dtype)) is finite, row

@@ -61,7 +61,7 @@ def train(
     amp: Optional[str] = typer.Option(None, help="bf16: synapses under bfloat16 autocast, membranes in float32"),
     synapse_mode: Optional[str] = typer.Option(
         None, help="auto (default): event-driven Dense synapses for sparse CPU inputs; dense; event"),
-    compile_: bool = typer.Option(False, "--compile", help="compile the neuron scans for the CPU (torch.compile)"),
+    compile_: bool = typer.Option(False, "--compile", help="compile the neuron scans' backward pass for the CPU (torch.compile)"),
     out: Optional[Path] = typer.Option(None, help="run directory (default: runs/<recipe>-<method>-<time>)"),
     set_: list[str] = typer.Option([], "--set", help="override a setting or run option: key=value (repeatable)"),
     resume: Optional[Path] = typer.Option(None, help="continue the interrupted run in this directory"),

