@@ -3,7 +3,12 @@ written FSDD folders, its errors, and the recipe option that turns it on."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,11 +62,15 @@ def test_statistics_errors():
         norm.apply(np.zeros((3, 1)), "bob", 60.0)
 
 
-def _write_speakers(folder) -> None:
-    """Two speakers of different timbre: ann's noise bursts are low-passed, bob's high-passed and quieter."""
+SPEAKERS = (("ann", np.array([1.0, 1.0])), ("bob", np.array([1.0, -1.0])), ("cy", np.array([1.0, 0.0, -1.0])))
+
+
+def _write_speakers(folder, speakers=SPEAKERS[:2]) -> None:
+    """Speakers of different timbre: ann's noise bursts are low-passed, bob's high-passed and quieter, cy's
+    band-passed."""
     rng = np.random.default_rng(0)
     envelope = np.sin(np.linspace(0, np.pi, 2400)) ** 2
-    for speaker, colour in (("ann", np.array([1.0, 1.0])), ("bob", np.array([1.0, -1.0]))):
+    for speaker, colour in speakers:
         for digit, index in ((3, 0), (3, 7), (5, 2), (5, 9)):
             noise = np.convolve(rng.standard_normal(2400), colour, mode="same") * envelope
             gain = 0.3 if speaker == "ann" else 0.05
@@ -108,3 +117,24 @@ def test_recipe_option_is_honoured(tmp_path):
     normalised = build_experiment(with_norm).split("test")[0]
     assert plain.dense().shape == normalised.dense().shape == (300, 4, 2, 8)
     assert not torch.equal(plain.dense(), normalised.dense())
+
+
+def test_the_loso_script_reports_every_fold_its_mean_and_worst(tmp_path):
+    (tmp_path / "fsdd").mkdir()
+    _write_speakers(tmp_path / "fsdd", SPEAKERS)
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "fsdd_loso.py"
+    options = ["epochs=1", "n_mels=8", "sample_ms=300", "hidden=8", "speaker_norm=true", "true_count=6",
+               "false_count=1"]
+    done = subprocess.run([sys.executable, str(script), "--data-dir", str(tmp_path / "fsdd"), "--out",
+                           str(tmp_path / "loso"), "--jobs", "2", *[f"--set={option}" for option in options]],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    with open(tmp_path / "loso" / "loso.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["held_out_speaker"] for row in rows] == ["ann", "bob", "cy"]
+    finals = [float(row["final_test_accuracy"]) for row in rows]
+    assert all(row["epochs"] == "1" for row in rows)
+    assert f"| mean (final) | {statistics.mean(finals):.4f} |" in done.stdout
+    assert f"| worst (final) | {min(finals):.4f} |" in done.stdout
+    for speaker in ("ann", "bob", "cy"):  # each fold's own run directory, its test split that speaker alone
+        assert (tmp_path / "loso" / speaker / "summary.json").is_file()
