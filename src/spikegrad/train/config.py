@@ -51,9 +51,9 @@ class RunConfig:
             ``event``; a recipe whose network has no such layer refuses ``dense``/``event``.
         compile: run every neuron scan's backward pass compiled for the CPU
             (:mod:`spikegrad.functional.compiled_scan`: chunks of steps fused by ``torch.compile``;
-            ``compile_seconds`` in ``summary.json``); a run whose
-            network has no shared neuron scan (SLAYER, Lee, NA, NormAD run their own) or that is not on the
-            CPU refuses it.
+            ``compile_seconds`` in ``summary.json``); a run that is not on the CPU, or whose network has
+            no shared neuron layer (the ``slayer-*`` SRM networks, Lee, NA and NormAD run their own neuron
+            models) or an adaptive or trainable one, refuses it.
         data_dir: the dataset's folder, or None to use ``$SPIKEGRAD_DATA/<dataset>``.
     """
 
