@@ -3,8 +3,9 @@
 For every recipe it trains one short run from each of two git commits, alternately (A, B, A, B, ...), each
 in its own process (``python -m spikegrad train`` with the commit's ``src/`` first on ``PYTHONPATH``), and
 reads ``seconds_per_epoch``, the test accuracy and (where the commit has it) ``event_synapse_share`` from
-each run's ``summary.json``. It prints one table: medians over the rounds, the ratio before / after and
-both accuracies (identical numbers mean the same training to the printed precision).
+each run's ``summary.json``. It prints one table: medians over the rounds, the ratio before / after, both
+accuracies (identical numbers mean the same training to the printed precision) and each side's peak memory
+(``peak_memory_mb``: the run's peak resident set).
 
 The commits are checked out into temporary worktrees (``git worktree add --detach``), removed at the end.
 
@@ -96,18 +97,19 @@ def main(argv=None) -> None:
     print(f"\nbefore = {args.before} {args.before_options}, after = {args.after} {args.after_options}; "
           f"{args.epochs} epoch(s), median of {args.rounds} rounds; s/epoch without compile seconds")
     print("| recipe | before s/epoch | after s/epoch | speed-up | before test acc. | after test acc. | event share "
-          "| compile s (before / after) |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| compile s (before / after) | peak RSS MiB (before / after) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for recipe in args.recipes:
         side = {s: [r for r in runs if r["recipe"] == recipe and r["side"] == s] for s in trees}
         seconds = {s: statistics.median(r["seconds_per_epoch"] for r in side[s]) for s in trees}
         accuracy = {s: sorted({r.get("test_accuracy") for r in side[s]}) for s in trees}
         share = side["after"][0].get("event_synapse_share")
         compiling = " / ".join(f"{statistics.median(r.get('compile_seconds', 0.0) for r in side[s]):.1f}" for s in trees)
+        memory = " / ".join(f"{statistics.median(r['peak_memory_mb'] for r in side[s]):.0f}" for s in trees)
         speed_up = seconds["before"] / seconds["after"]
         print(f"| {recipe} | {seconds['before']:.2f} | {seconds['after']:.2f} | {speed_up:.2f} | "
               f"{'/'.join(map(str, accuracy['before']))} | {'/'.join(map(str, accuracy['after']))} | {share} "
-              f"| {compiling} |")
+              f"| {compiling} | {memory} |")
 
 
 if __name__ == "__main__":

@@ -109,8 +109,8 @@ class _LeeNeuronScan(torch.autograd.Function):
     def forward(ctx: Any, x, v0, params: NeuronParameters, derivative: LeakCorrectedDerivative,  # type: ignore[override]
                 path: LeeGradientPath, keep_membrane: bool):
         spikes, membrane, state = neuron_forward(x, params, NeuronState(v0), keep_membrane=keep_membrane)
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.save_for_backward(spikes, derivative.derivative(spikes))
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:  # 0/1 spikes kept as booleans: a quarter of the bytes
+            ctx.save_for_backward(spikes.to(torch.bool), derivative.derivative(spikes))
         ctx.path = path
         ctx.set_materialize_grads(False)
         membrane = membrane if membrane is not None else spikes.new_empty(0)
@@ -119,8 +119,8 @@ class _LeeNeuronScan(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, g_spikes, g_v, g_membrane):  # type: ignore[override]
-        spikes, gain = ctx.saved_tensors
-        steps = spikes.shape[0]
+        kept, gain = ctx.saved_tensors
+        steps = kept.shape[0]
         if ctx.path is LeeGradientPath.RATE:
             if g_v is not None and bool(g_v.ne(0).any()):
                 raise ConfigError("gradient", "the rate path treats one call as the whole window; "
@@ -129,6 +129,7 @@ class _LeeNeuronScan(torch.autograd.Function):
                 return None, None, None, None, None, None
             delta = gain * g_spikes.mean(0)
             return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None, None
+        spikes = kept.to(gain.dtype)  # float again for this layer's backward only: float arithmetic is the fast path
         if g_spikes is None:
             grad_x = torch.zeros_like(spikes)
         else:
@@ -164,8 +165,8 @@ def lee_neuron_scan(
 
     Returns:
         :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]``, the final state and, with ``keep_membrane``,
-        the membrane. Time and memory are O(T); the backward pass keeps only the spikes (as booleans) and
-        the per-neuron factor.
+        the membrane. Time and memory are O(T); the backward pass keeps only the spikes and the per-neuron
+        factor (the spikes as booleans, one byte each, in this reference; as float32 in the CUDA kernel).
 
     Dispatch: the Triton kernel (:mod:`spikegrad.kernels.lee_scan`) for supported CUDA calls, this reference
     elsewhere (:func:`spikegrad.kernels.kernel_for`). The kernel computes the factor of
