@@ -102,8 +102,10 @@ def check_lee_params(params: NeuronParameters) -> None:
 class _LeeNeuronScan(torch.autograd.Function):
     """Forward: the shared neuron's forward loop (:func:`~spikegrad.functional.neuron.neuron_forward`: charge,
     strict fire, reset to zero). Backward: Lee's own, because its maths differs from the shared BPTT scan
-    (the gate, the detached leak, the window factor): see :class:`LeeGradientPath`. Everything is float
-    arithmetic (boolean masks, ``where`` and ``masked_fill`` are several times slower on the CPU)."""
+    (the gate, the detached leak, the window factor): see :class:`LeeGradientPath`. The spikes are kept for
+    backward as booleans (one byte each); the backward multiplies by them and writes each step's gate
+    ``1 - s[t]`` into one float step buffer, so the arithmetic stays float (``where`` and ``masked_fill`` are
+    several times slower on the CPU) without a float copy of the record."""
 
     @staticmethod
     def forward(ctx: Any, x, v0, params: NeuronParameters, derivative: LeakCorrectedDerivative,  # type: ignore[override]
@@ -129,15 +131,15 @@ class _LeeNeuronScan(torch.autograd.Function):
                 return None, None, None, None, None, None
             delta = gain * g_spikes.mean(0)
             return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None, None
-        spikes = kept.to(gain.dtype)  # float again for this layer's backward only: float arithmetic is the fast path
         if g_spikes is None:
-            grad_x = torch.zeros_like(spikes)
+            grad_x = gain.new_zeros(kept.shape)
         else:
-            grad_x = (g_spikes * gain).mul_(spikes)  # G g[t] s[t]
+            grad_x = (g_spikes * gain).mul_(kept)  # G g[t] s[t]
         carry = torch.zeros_like(gain) if g_v is None else g_v
+        gate = torch.empty_like(gain)  # 1 - s[t] as a float, one step at a time (no float copy of the record)
         for t in range(steps - 1, -1, -1):
             # dE/dU[t] = G g[t] s[t] + dE/dU[t+1] (1 - s[t]): leak detached, the reset gates the path
-            carry = grad_x[t].addcmul_(carry, 1.0 - spikes[t])
+            carry = grad_x[t].addcmul_(carry, torch.logical_not(kept[t], out=gate))
         return grad_x, carry.clone(), None, None, None, None
 
 
