@@ -131,15 +131,16 @@ class _LeeNeuronScan(torch.autograd.Function):
                 return None, None, None, None, None, None
             delta = gain * g_spikes.mean(0)
             return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None, None
-        if g_spikes is None:
-            grad_x = gain.new_zeros(kept.shape)
-        else:
-            grad_x = (g_spikes * gain).mul_(kept)  # G g[t] s[t]
+        grad_x = gain.new_empty(kept.shape)
         carry = torch.zeros_like(gain) if g_v is None else g_v
-        gate = torch.empty_like(gain)  # 1 - s[t] as a float, one step at a time (no float copy of the record)
+        spike, gate = torch.empty_like(gain), torch.empty_like(gain)  # s[t], 1 - s[t] as floats, one step at a time
         for t in range(steps - 1, -1, -1):
             # dE/dU[t] = G g[t] s[t] + dE/dU[t+1] (1 - s[t]): leak detached, the reset gates the path
-            carry = grad_x[t].addcmul_(carry, torch.logical_not(kept[t], out=gate))
+            torch.logical_not(kept[t], out=gate)
+            if g_spikes is None:
+                carry = torch.mul(carry, gate, out=grad_x[t])
+            else:
+                carry = torch.mul(g_spikes[t], gain, out=grad_x[t]).mul_(spike.copy_(kept[t])).addcmul_(carry, gate)
         return grad_x, carry.clone(), None, None, None, None
 
 
