@@ -102,17 +102,15 @@ def check_lee_params(params: NeuronParameters) -> None:
 class _LeeNeuronScan(torch.autograd.Function):
     """Forward: the shared neuron's forward loop (:func:`~spikegrad.functional.neuron.neuron_forward`: charge,
     strict fire, reset to zero). Backward: Lee's own, because its maths differs from the shared BPTT scan
-    (the gate, the detached leak, the window factor): see :class:`LeeGradientPath`. The spikes are kept for
-    backward as booleans (one byte each); the backward multiplies by them and writes each step's gate
-    ``1 - s[t]`` into one float step buffer, so the arithmetic stays float (``where`` and ``masked_fill`` are
-    several times slower on the CPU) without a float copy of the record."""
+    (the gate, the detached leak, the window factor): see :class:`LeeGradientPath`. Everything is float
+    arithmetic (boolean masks, ``where`` and ``masked_fill`` are several times slower on the CPU)."""
 
     @staticmethod
     def forward(ctx: Any, x, v0, params: NeuronParameters, derivative: LeakCorrectedDerivative,  # type: ignore[override]
                 path: LeeGradientPath, keep_membrane: bool):
         spikes, membrane, state = neuron_forward(x, params, NeuronState(v0), keep_membrane=keep_membrane)
-        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:  # 0/1 spikes kept as booleans: a quarter of the bytes
-            ctx.save_for_backward(spikes.to(torch.bool), derivative.derivative(spikes))
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(spikes, derivative.derivative(spikes))
         ctx.path = path
         ctx.set_materialize_grads(False)
         membrane = membrane if membrane is not None else spikes.new_empty(0)
@@ -121,8 +119,8 @@ class _LeeNeuronScan(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx: Any, g_spikes, g_v, g_membrane):  # type: ignore[override]
-        kept, gain = ctx.saved_tensors
-        steps = kept.shape[0]
+        spikes, gain = ctx.saved_tensors
+        steps = spikes.shape[0]
         if ctx.path is LeeGradientPath.RATE:
             if g_v is not None and bool(g_v.ne(0).any()):
                 raise ConfigError("gradient", "the rate path treats one call as the whole window; "
@@ -131,16 +129,14 @@ class _LeeNeuronScan(torch.autograd.Function):
                 return None, None, None, None, None, None
             delta = gain * g_spikes.mean(0)
             return delta.unsqueeze(0).expand(steps, *delta.shape).contiguous(), None, None, None, None, None
-        grad_x = gain.new_empty(kept.shape)
+        if g_spikes is None:
+            grad_x = torch.zeros_like(spikes)
+        else:
+            grad_x = (g_spikes * gain).mul_(spikes)  # G g[t] s[t]
         carry = torch.zeros_like(gain) if g_v is None else g_v
-        spike, gate = torch.empty_like(gain), torch.empty_like(gain)  # s[t], 1 - s[t] as floats, one step at a time
         for t in range(steps - 1, -1, -1):
             # dE/dU[t] = G g[t] s[t] + dE/dU[t+1] (1 - s[t]): leak detached, the reset gates the path
-            torch.logical_not(kept[t], out=gate)
-            if g_spikes is None:
-                carry = torch.mul(carry, gate, out=grad_x[t])
-            else:
-                carry = torch.mul(g_spikes[t], gain, out=grad_x[t]).mul_(spike.copy_(kept[t])).addcmul_(carry, gate)
+            carry = grad_x[t].addcmul_(carry, 1.0 - spikes[t])
         return grad_x, carry.clone(), None, None, None, None
 
 
@@ -168,8 +164,9 @@ def lee_neuron_scan(
 
     Returns:
         :class:`LeeScanOutput`: 0/1 spikes ``[T, B, ...]``, the final state and, with ``keep_membrane``,
-        the membrane. Time and memory are O(T); the backward pass keeps only the spikes and the per-neuron
-        factor (the spikes as booleans, one byte each, in this reference; as float32 in the CUDA kernel).
+        the membrane. Time and memory are O(T); the backward pass keeps only the spikes (float: the output
+        tensor itself, not a copy; a boolean copy measured more memory and time, ``benchmarks/RESULTS.md``)
+        and the per-neuron factor.
 
     Dispatch: the Triton kernel (:mod:`spikegrad.kernels.lee_scan`) for supported CUDA calls, this reference
     elsewhere (:func:`spikegrad.kernels.kernel_for`). The kernel computes the factor of

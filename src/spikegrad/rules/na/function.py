@@ -107,15 +107,14 @@ class _NALIF(torch.autograd.Function):
     def forward(ctx: Any, currents, v0, a0, *options):  # type: ignore[override]
         # options: params, rule, is_output, rescaling, layer_key, chunk_elements, resimulation
         out = na_forward(currents, options[0], NAState(v0, a0))
-        ctx.save_for_backward(currents, out.membrane, out.spikes.to(torch.bool))  # 0/1 spikes: one byte each
+        ctx.save_for_backward(currents, out.membrane, out.spikes)
         ctx.options = options
         ctx.mark_non_differentiable(out.state.v, out.state.a)
         return out.trace, out.state.v, out.state.a
 
     @staticmethod
     def backward(ctx: Any, grad_trace, grad_v, grad_a):  # type: ignore[override]
-        currents, membrane, kept = ctx.saved_tensors
-        spikes = kept.to(currents.dtype)  # float again for this layer's backward only
+        currents, membrane, spikes = ctx.saved_tensors
         params, rule, is_output, rescaling, layer_key, chunk_elements, resimulation = ctx.options
         if grad_trace is None:
             grad_trace = torch.zeros_like(currents)
