@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from epoch_ab import RECIPES  # noqa: E402  (the same recipes and options as the A/B)
+from epoch_ab import RECIPES
 
 KINDS: list[tuple[str, str]] = [
     ("dense convolution", r"convolution|conv2d|conv_depthwise|mkldnn_conv"),
@@ -58,7 +58,6 @@ def kind_of(name: str) -> str:
 
 def profile_epoch(recipe: str, data: Path, options: list[str], top: int) -> tuple[dict[str, float], float, list]:
     """Train one epoch of ``recipe``; returns (seconds per kind, wall seconds of the epoch, the top ops)."""
-    import torch
     from rich.console import Console
     from torch.profiler import ProfilerActivity, profile
 
