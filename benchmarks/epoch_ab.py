@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shlex
 import statistics
@@ -105,7 +106,7 @@ def main(argv=None) -> None:
         accuracy = {s: sorted({r.get("test_accuracy") for r in side[s]}) for s in trees}
         share = side["after"][0].get("event_synapse_share")
         compiling = " / ".join(f"{statistics.median(r.get('compile_seconds', 0.0) for r in side[s]):.1f}" for s in trees)
-        memory = " / ".join(f"{statistics.median(r['peak_memory_mb'] for r in side[s]):.0f}" for s in trees)
+        memory = " / ".join(f"{statistics.median(r.get('peak_memory_mb', math.nan) for r in side[s]):.0f}" for s in trees)
         speed_up = seconds["before"] / seconds["after"]
         print(f"| {recipe} | {seconds['before']:.2f} | {seconds['after']:.2f} | {speed_up:.2f} | "
               f"{'/'.join(map(str, accuracy['before']))} | {'/'.join(map(str, accuracy['after']))} | {share} "
