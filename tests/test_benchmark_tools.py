@@ -15,6 +15,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def load(name: str):
+    """Import ``benchmarks/<name>.py``; ``sys.path`` (which the script extends) is restored afterwards."""
+    saved = list(sys.path)
     sys.path.insert(0, str(BENCHMARKS))
     try:
         spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
@@ -22,7 +24,7 @@ def load(name: str):
         spec.loader.exec_module(module)
         return module
     finally:
-        sys.path.remove(str(BENCHMARKS))
+        sys.path[:] = saved
 
 
 @pytest.mark.parametrize(("op", "kind"), [
